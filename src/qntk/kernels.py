@@ -1,0 +1,285 @@
+"""Exact kernel quantities of a layered QNN, as pure jit-able functions.
+
+For the residual ``eps(theta) = <psi_0| U^dagger O U |psi_0> - O_0`` (000 eq. (2)):
+
+* gradient ``g_l = d eps / d theta_l``, by the adjoint method (no finite differences);
+* QNTK ``K = sum_l g_l^2`` (000 eq. (6), 004 eq. (5));
+* dQNTK ``mu = sum_{l1 l2} d^2 eps / d theta_l1 d theta_l2  g_l1 g_l2`` (000 eq. (14)), computed as the
+  second directional derivative of ``eps`` along ``g`` (two nested forward-mode passes);
+* relative dQNTK ``lambda = mu / K`` (004 eq. (9)), dynamical index ``zeta = eps mu / K^2``
+  (004 eq. (13)), and ``C = K - 2 lambda eps`` (004 eq. (11));
+* the Hessian of the loss ``L = eps^2 / 2``, ``M = g g^T + eps d^2 eps`` (004 eq. (19));
+* the QNTK matrix over data points and outputs (000 eqs. (3), (17)) and the measurement-dependent
+  kernel ``K(M)`` of 002 Lemma 3.1.
+
+Factories follow neural-tangents: ``qntk_fn(circuit, observable, target) -> kernel_fn(theta, ...)``.
+Every returned function acts on one angle vector; ``jax.vmap`` it over ensembles of angles, input
+states or (stacked) circuits.
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from qntk.models import ansatze, observables
+    >>> circuit = ansatze.rpa(2, 16, seed=0)
+    >>> kernel_fn = qntk_fn(circuit, observables.xxz(2, J=2.0), target=-6.0)
+    >>> thetas = jax.random.uniform(jax.random.key(0), (5, 16), maxval=2 * jnp.pi)
+    >>> k = jax.jit(jax.vmap(kernel_fn))(thetas)
+    >>> k.qntk.shape, k.grad.shape, bool(jnp.all(k.qntk >= 0))
+    ((5,), (5, 16), True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._sim import engine
+from .models.circuits import Circuit
+from .models.pauli import PauliString
+
+
+class Kernel(NamedTuple):
+    """Kernel quantities at one angle vector (fields carry leading batch axes under ``vmap``)."""
+
+    eps: jax.Array  #: residual eps = <O> - O_0
+    grad: jax.Array  #: d eps / d theta, shape (P,)
+    qntk: jax.Array  #: K
+    dqntk: jax.Array  #: mu
+    rel_dqntk: jax.Array  #: lambda = mu / K
+    dyn_index: jax.Array  #: zeta = eps mu / K^2
+    conserved: jax.Array  #: C = K - 2 lambda eps
+
+
+def _is_concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_theta(circuit: Circuit, theta) -> None:
+    """Raises ``ValueError`` for angles of the wrong shape or with NaN/inf entries (when concrete)."""
+    if not _is_concrete(theta):
+        return
+    arr = np.asarray(theta)
+    if arr.ndim < 1 or arr.shape[-1] != circuit.n_params:
+        raise ValueError(
+            f"theta must have shape (..., {circuit.n_params}) for a circuit with {circuit.n_params} parameters,"
+            f" got {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("theta contains NaN or infinite angles: pass finite angles.")
+
+
+def check_state(circuit: Circuit, state) -> None:
+    """Raises ``ValueError`` for input states of the wrong dimension or norm (when concrete)."""
+    if state is None or not _is_concrete(state):
+        return
+    arr = np.asarray(state)
+    if arr.shape[-1] != circuit.dim:
+        raise ValueError(f"state must have {circuit.dim} amplitudes for {circuit.n_qubits} qubits, got shape {arr.shape}.")
+    norms = np.linalg.norm(arr, axis=-1)
+    if not np.allclose(norms, 1.0, atol=1e-8):
+        raise ValueError("state is not normalized: divide it by its norm.")
+
+
+def _check_observable(circuit: Circuit, observable) -> None:
+    if observable.n_qubits != circuit.n_qubits:
+        raise ValueError(
+            f"the observable acts on {observable.n_qubits} qubits but the circuit has {circuit.n_qubits}."
+        )
+
+
+def _theta_grad(circuit: Circuit, grad_phi: jax.Array) -> jax.Array:
+    """Chain rule from layer angles to parameters: sums the layers that share a parameter."""
+    pidx = circuit.param_index
+    contrib = jnp.where(pidx >= 0, grad_phi, 0.0)
+    return jnp.zeros(circuit.n_params, grad_phi.dtype).at[jnp.maximum(pidx, 0)].add(contrib)
+
+
+def residual_fn(circuit: Circuit, observable, target: float = 0.0):
+    """``eps_fn(theta, state=None, features=None) -> eps`` (000 eq. (2))."""
+    _check_observable(circuit, observable)
+
+    def eps_fn(theta, state=None, features=None):
+        check_theta(circuit, theta)
+        check_state(circuit, state)
+        phi = engine.layer_angles(circuit, theta, features)
+        return engine.expval(circuit, observable, phi, state) - target
+
+    return eps_fn
+
+
+def grad_fn(circuit: Circuit, observable, target: float = 0.0):
+    """``fn(theta, state=None, features=None) -> (eps, d eps / d theta)`` by the adjoint method."""
+    _check_observable(circuit, observable)
+
+    def fn(theta, state=None, features=None):
+        check_theta(circuit, theta)
+        check_state(circuit, state)
+        phi = engine.layer_angles(circuit, theta, features)
+        value, g_phi = engine.expval_and_grad(circuit, observable, phi, state)
+        return value - target, _theta_grad(circuit, g_phi)
+
+    return fn
+
+
+def directional_second_derivative(eps_fn, theta, direction, *args):
+    """``v^T (d^2 eps) v`` along ``v = direction``, by two nested forward-mode passes (no Hessian)."""
+
+    def first(t):
+        return jax.jvp(lambda th: eps_fn(th, *args), (theta + t * direction,), (direction,))[1]
+
+    return jax.jvp(first, (0.0,), (1.0,))[1]
+
+
+def qntk_fn(circuit: Circuit, observable, target: float = 0.0, *, dqntk: bool = True):
+    """``kernel_fn(theta, state=None, features=None) -> Kernel`` with eps, grad, K, mu, lambda, zeta, C.
+
+    Args:
+        circuit: the layered circuit.
+        observable: a :mod:`qntk.models.observables` observable on the same qubits.
+        target: the target value ``O_0``.
+        dqntk: compute ``mu`` (and lambda, zeta, C); otherwise those fields are NaN and the cost is
+            one gradient.
+    """
+    eps_fn = residual_fn(circuit, observable, target)
+    eps_grad = grad_fn(circuit, observable, target)
+
+    def kernel_fn(theta, state=None, features=None) -> Kernel:
+        eps, g = eps_grad(theta, state, features)
+        k = jnp.sum(g**2)
+        if dqntk:
+            mu = directional_second_derivative(eps_fn, theta, g, state, features)
+        else:
+            mu = jnp.full_like(k, jnp.nan)
+        lam = mu / k
+        return Kernel(eps, g, k, mu, lam, eps * mu / k**2, k - 2.0 * lam * eps)
+
+    return kernel_fn
+
+
+def hessian_fn(circuit: Circuit, observable, target: float = 0.0):
+    """``fn(theta, state=None, features=None) -> d^2 eps / d theta^2``, shape ``(P, P)``.
+
+    Forward-mode Jacobian of the adjoint gradient: cost about ``P`` gradients, memory ``O(P^2 + d)``.
+    """
+    eps_grad = grad_fn(circuit, observable, target)
+
+    def fn(theta, state=None, features=None):
+        h = jax.jacfwd(lambda th: eps_grad(th, state, features)[1])(theta)
+        return 0.5 * (h + h.T)
+
+    return fn
+
+
+def loss_hessian_fn(circuit: Circuit, observable, target: float = 0.0):
+    """``fn(theta, state=None, features=None) -> (M, eigenvalues)`` for the loss ``eps^2 / 2``.
+
+    ``M = g g^T + eps d^2 eps`` (004 eq. (19)); eigenvalues in ascending order.
+    """
+    eps_grad = grad_fn(circuit, observable, target)
+    hess = hessian_fn(circuit, observable, target)
+
+    def fn(theta, state=None, features=None):
+        eps, g = eps_grad(theta, state, features)
+        m = jnp.outer(g, g) + eps * hess(theta, state, features)
+        return m, jnp.linalg.eigvalsh(m)
+
+    return fn
+
+
+def _as_outputs(observables) -> tuple:
+    return tuple(observables) if isinstance(observables, Sequence) else (observables,)
+
+
+def jacobian_fn(circuit: Circuit, observables):
+    """``fn(theta, states=None, features=None) -> J`` with ``J[(i, a), l] = d <O_a>(x_i) / d theta_l``.
+
+    Rows are ordered data-major (``i * n_outputs + a``); ``states`` has shape ``(m, d)`` and/or
+    ``features`` shape ``(m, F)``.
+    """
+    outputs = _as_outputs(observables)
+    grads = [grad_fn(circuit, o) for o in outputs]
+
+    def fn(theta, states=None, features=None):
+        m = _n_data(states, features)
+        rows = []
+        for g in grads:
+            rows.append(jax.vmap(lambda s, f, g=g: g(theta, s, f)[1], in_axes=(_ax(states), _ax(features)))(states, features))
+        jac = jnp.stack(rows, axis=1)  # (m, A, P)
+        return jac.reshape(m * len(outputs), circuit.n_params)
+
+    return fn
+
+
+def _ax(x):
+    return None if x is None else 0
+
+
+def _n_data(states, features) -> int:
+    if states is None and features is None:
+        raise ValueError("pass the data set: states of shape (m, d) and/or features of shape (m, F).")
+    return (states if states is not None else features).shape[0]
+
+
+def qntk_matrix_fn(circuit: Circuit, observables):
+    """``fn(theta, states=None, features=None) -> K`` with ``K_{(i,a),(j,b)} = sum_l J_{(i,a) l} J_{(j,b) l}``
+    (000 eqs. (3), (17)); shape ``(m A, m A)``, symmetric positive semi-definite."""
+    jac = jacobian_fn(circuit, observables)
+
+    def fn(theta, states=None, features=None):
+        j = jac(theta, states, features)
+        return j @ j.T
+
+    return fn
+
+
+def generator_matrix(circuit: Circuit, layer: int) -> np.ndarray:
+    """Dense ``G_l`` of one layer (small d only)."""
+    if circuit.generator_kind == "diagonal":
+        return np.diag(np.asarray(circuit.gen_diag[layer])).astype(complex)
+    x, z = int(circuit.gen_x[layer]), int(circuit.gen_z[layer])
+    return PauliString(x, z, circuit.n_qubits).matrix()
+
+
+def measurement_kernel(circuit: Circuit, observable, theta, states) -> np.ndarray:
+    """``K(M)`` of 002 Lemma 3.1, eq. (4), evaluated from the Heisenberg-picture measurement.
+
+    ``K_ij = s^2 sum_p c_ip c_jp`` with ``c_ip = sum_{l: p(l)=p} tr(i[M, rho_i] H_l)``,
+    ``M = U^dagger O U`` and ``H_l = U_{<l}^dagger G_l U_{<l}`` (002 uses ``s = 1``). It equals
+    :func:`qntk_matrix_fn` for one output; this dense O(L d^3) route is the independent check of
+    002's formula (use small d).
+    """
+    check_theta(circuit, theta)
+    phi = np.asarray(engine.layer_angles(circuit, jnp.asarray(theta)))
+    d = circuit.dim
+    obs = observable.matrix()
+    u = np.asarray(engine.unitary(circuit, jnp.asarray(phi)))
+    meas = u.conj().T @ obs @ u
+    rhos = [np.outer(s, np.conj(s)) for s in np.asarray(states)]
+    comms = [1j * (meas @ r - r @ meas) for r in rhos]
+    prefix = np.eye(d, dtype=complex) if circuit.w_in is None else np.asarray(circuit.w_in)
+    coeff = np.zeros((len(rhos), circuit.n_params))
+    for l in range(circuit.n_layers):
+        g = generator_matrix(circuit, l)
+        h = prefix.conj().T @ g @ prefix
+        p = int(circuit.param_index[l])
+        if p >= 0:
+            coeff[:, p] += [np.real(np.trace(c @ h)) for c in comms]
+        step = _dense_layer(circuit, l, phi[l], g)
+        prefix = step @ prefix
+    coeff *= circuit.scale
+    return coeff @ coeff.T
+
+
+def _dense_layer(circuit: Circuit, layer: int, phi: float, g: np.ndarray) -> np.ndarray:
+    evals, vecs = np.linalg.eigh(g)
+    rot = vecs @ np.diag(np.exp(-1j * circuit.scale * phi * evals)) @ vecs.conj().T
+    if circuit.gate_kind == "dense":
+        return np.asarray(circuit.w[layer]) @ rot
+    if circuit.gate_kind == "perm":
+        w = np.zeros_like(rot)
+        w[np.arange(circuit.dim), np.asarray(circuit.w_perm[layer])] = np.asarray(circuit.w_phase[layer])
+        return w @ rot
+    return rot

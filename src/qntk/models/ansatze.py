@@ -1,0 +1,267 @@
+"""Built-in ansatze, each returning a validated :class:`~qntk.models.circuits.Circuit`.
+
+* :func:`rpa`: random Pauli ansatz, 000 eq. (20) and 004 eqs. (26)-(27);
+* :func:`hea`: hardware-efficient ansatz (RY, RZ on every qubit, then a CNOT brick wall), 004
+  "Experimental results";
+* :func:`periodic`: periodic ansatz of 002 Def. 2.1 with the diagonal generator of 002 App. D.1;
+* :func:`hva`: Hamiltonian variational ansatz for the transverse-field Ising model (003);
+* :func:`reuploading`: data re-uploading model with low- or high-frequency encodings (003).
+
+Random ansatze take an integer ``seed``; the same seed gives the same circuit. :class:`Ansatz`
+bundles a builder with its arguments so that ensembles of random circuits can be drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import circuits as _c
+from .pauli import PauliString
+
+ANSATZE = ("rpa", "hea", "periodic", "hva", "reuploading")
+
+
+@partial(jax.jit, static_argnums=(1, 2))
+def haar_unitaries(key: jax.Array, count: int, dim: int) -> jax.Array:
+    """``count`` Haar-random ``dim x dim`` unitaries (QR of a complex Ginibre matrix, phases fixed).
+
+    Example:
+        >>> u = haar_unitaries(jax.random.key(0), 3, 4)
+        >>> u.shape, bool(jnp.allclose(u[0].conj().T @ u[0], jnp.eye(4)))
+        ((3, 4, 4), True)
+    """
+    re, im = jax.random.normal(key, (2, count, dim, dim), dtype=jnp.float64)
+    q, r = jnp.linalg.qr((re + 1j * im) / np.sqrt(2.0))
+    d = jnp.diagonal(r, axis1=-2, axis2=-1)
+    return q * (d / jnp.abs(d))[..., None, :]
+
+
+def _rng_keys(seed: int, count: int = 2):
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an integer, got {seed!r}.")
+    return jax.random.split(jax.random.key(int(seed)), count)
+
+
+def random_pauli_labels(n_qubits: int, count: int, rng: np.random.Generator, group: str = "xyz") -> list[str]:
+    """Uniform Pauli labels: from ``{X,Y,Z}^n`` (``group="xyz"``, 004 eq. (27)) or from the Pauli group
+    minus the identity (``group="full"``, 000 eq. (20))."""
+    if group == "xyz":
+        codes = rng.integers(1, 4, size=(count, n_qubits))
+    elif group == "full":
+        flat = rng.integers(1, 4**n_qubits, size=count)
+        codes = np.stack([(flat // 4 ** (n_qubits - 1 - q)) % 4 for q in range(n_qubits)], axis=1)
+    else:
+        raise ValueError(f"paulis={group!r} is unknown: use 'xyz' ({{X,Y,Z}}^n) or 'full' (Pauli group minus identity).")
+    return ["".join("IXYZ"[c] for c in row) for row in codes]
+
+
+def rpa(n_qubits: int, n_layers: int, *, seed: int = 0, scale: float = 0.5, paulis: str = "xyz") -> _c.Circuit:
+    """Random Pauli ansatz: ``prod_l W_l exp(-i s theta_l P_l)`` with ``W_l`` Haar and ``P_l`` uniform.
+
+    004 eqs. (26)-(27) (``P_l`` from ``{X,Y,Z}^n``, ``s = 1/2``); 000 eq. (20) draws ``P_l`` from the
+    whole Pauli group (``paulis="full"``) with ``s = -1``. Both are fixed per circuit.
+
+    Example:
+        >>> c = rpa(3, 10, seed=1)
+        >>> (c.n_params, c.gate_kind, c.w.shape)
+        (10, 'dense', (10, 8, 8))
+    """
+    n = _c._check_qubits(n_qubits)
+    L = _c._check_layers(n_layers)
+    k_pauli, k_haar = _rng_keys(seed)
+    labels = random_pauli_labels(n, L, np.random.default_rng(np.asarray(jax.random.key_data(k_pauli))), paulis)
+    return _c.from_paulis(labels, haar_unitaries(k_haar, L, 2**n), scale=scale, check=False)
+
+
+def _brick_wall(n_qubits: int) -> list[tuple[str, int, int]]:
+    even = [("cnot", q, q + 1) for q in range(0, n_qubits - 1, 2)]
+    odd = [("cnot", q, q + 1) for q in range(1, n_qubits - 1, 2)]
+    return even + odd
+
+
+def _single_qubit_label(n_qubits: int, qubit: int, letter: str) -> str:
+    return "".join(letter if q == qubit else "I" for q in range(n_qubits))
+
+
+def hea(n_qubits: int, n_layers: int, *, scale: float = 0.5) -> _c.Circuit:
+    """Hardware-efficient ansatz: per block, ``RY`` then ``RZ`` on every qubit, then CNOTs on
+    neighbouring pairs in a brick wall (first even, then odd bonds); 004 "Experimental results".
+
+    ``n_layers`` counts blocks, so the circuit has ``L = 2 n n_layers`` parameters. With ``s = 1/2``
+    the rotations are the usual ``RY(theta) = exp(-i theta Y / 2)``.
+
+    Example:
+        >>> c = hea(3, 2)
+        >>> (c.n_params, c.gate_kind)
+        (12, 'perm')
+    """
+    n = _c._check_qubits(n_qubits)
+    blocks = _c._check_layers(n_layers)
+    labels = [_single_qubit_label(n, q, a) for a in "YZ" for q in range(n)] * blocks
+    ident = _c.identity_gate(n)
+    wall = _c.permutation_gate(n, _brick_wall(n)) if n > 1 else ident
+    per_block = [ident] * (2 * n - 1) + [wall]
+    gates = per_block * blocks
+    perm = np.stack([g[0] for g in gates])
+    phase = np.stack([g[1] for g in gates])
+    return _c.from_paulis(labels, (perm, phase), scale=scale)
+
+
+def periodic_generator(dim: int) -> np.ndarray:
+    """002 App. D.1: diagonal ``H`` with ``d/2`` entries ``+sqrt(d - 1/d)`` and ``d/2`` entries
+    ``-sqrt(d - 1/d)``, so that ``tr H = 0`` and ``tr(H^2) / (d^2 - 1) = 1``."""
+    v = np.sqrt(dim - 1.0 / dim)
+    return np.concatenate([np.full(dim // 2, v), np.full(dim - dim // 2, -v)])
+
+
+def periodic(n_qubits: int, n_layers: int, *, seed: int = 0, scale: float = 1.0, generator=None) -> _c.Circuit:
+    """Periodic ansatz ``U_p exp(-i theta_p H) ... U_1 exp(-i theta_1 H) U_0`` of 002 Def. 2.1.
+
+    ``U_l`` are i.i.d. Haar; ``H`` is the diagonal of 002 App. D.1 unless ``generator`` (a real
+    diagonal, shape ``(d,)``) is given. 002 uses ``s = 1``.
+
+    Example:
+        >>> c = periodic(2, 6, seed=3)
+        >>> (c.generator_kind, c.n_params, c.w_in.shape)
+        ('diagonal', 6, (4, 4))
+    """
+    n = _c._check_qubits(n_qubits)
+    L = _c._check_layers(n_layers)
+    d = 2**n
+    h = periodic_generator(d) if generator is None else np.asarray(generator, dtype=float)
+    if h.shape != (d,):
+        raise ValueError(f"generator must be the diagonal of H, shape ({d},), got {h.shape}.")
+    k_w, k_in = _rng_keys(seed)
+    return _c.from_diagonal(
+        np.tile(h, (L, 1)), haar_unitaries(k_w, L, d), scale=scale, w_in=haar_unitaries(k_in, 1, d)[0], check=False
+    )
+
+
+def _pauli_sum_matrix(n_qubits: int, labels: list[str]) -> np.ndarray:
+    return sum(PauliString.from_label(lab).matrix() for lab in labels)
+
+
+def _bond_labels(n_qubits: int, letter: str, periodic_bc: bool) -> list[str]:
+    bonds = [(q, q + 1) for q in range(n_qubits - 1)]
+    if periodic_bc and n_qubits > 2:
+        bonds.append((n_qubits - 1, 0))
+    return ["".join(letter if q in b else "I" for q in range(n_qubits)) for b in bonds]
+
+
+def hva(n_qubits: int, n_layers: int, *, scale: float = 1.0, periodic_bc: bool = True) -> _c.Circuit:
+    """Hamiltonian variational ansatz for the transverse-field Ising model (003).
+
+    Each block applies ``exp(-i s beta sum_i Z_i Z_{i+1})`` then ``exp(-i s gamma sum_i X_i)``, starting
+    from ``|+>^n`` (the ground state of ``-sum X_i``); ``L = 2 n_layers`` parameters.
+
+    Example:
+        >>> c = hva(3, 2)
+        >>> (c.n_params, c.generator_kind)
+        (4, 'diagonal')
+    """
+    n = _c._check_qubits(n_qubits)
+    if n < 2:
+        raise ValueError("the HVA needs n_qubits >= 2 (it has ZZ couplings).")
+    blocks = _c._check_layers(n_layers)
+    h_zz = _pauli_sum_matrix(n, _bond_labels(n, "Z", periodic_bc))
+    h_x = _pauli_sum_matrix(n, [_single_qubit_label(n, q, "X") for q in range(n)])
+    hadamard = np.array([[1, 1], [1, -1]]) / np.sqrt(2)
+    h_all = hadamard
+    for _ in range(n - 1):
+        h_all = np.kron(h_all, hadamard)
+    return _c.from_hermitian(np.stack([h_zz, h_x] * blocks), scale=scale, w_in=h_all)
+
+
+def reuploading(
+    n_qubits: int, n_layers: int, *, n_features: int = 1, frequency: str = "low", scale: float = 0.5
+) -> _c.Circuit:
+    """Data re-uploading model (003): each block encodes the features, then trains a HEA block.
+
+    The encoding of a block is ``RX(a_q x_{q mod F})`` on every qubit ``q``, with ``a_q = 1``
+    (``frequency="low"``) or ``a_q = 2^q`` (``"high"``, exponentially many frequencies); the trainable
+    part is ``RY``, ``RZ`` on every qubit and a CNOT brick wall. ``L = 2 n n_layers`` parameters.
+
+    Example:
+        >>> c = reuploading(2, 3, frequency="high")
+        >>> (c.n_params, c.n_features, c.n_layers)
+        (12, 1, 18)
+    """
+    n = _c._check_qubits(n_qubits)
+    blocks = _c._check_layers(n_layers)
+    if frequency not in ("low", "high"):
+        raise ValueError(f"frequency={frequency!r} is unknown: use 'low' or 'high'.")
+    if not isinstance(n_features, int) or n_features < 1:
+        raise ValueError(f"n_features must be a positive integer, got {n_features!r}.")
+    labels, pidx, fidx, fscale, gates = [], [], [], [], []
+    ident = _c.identity_gate(n)
+    wall = _c.permutation_gate(n, _brick_wall(n)) if n > 1 else ident
+    p = 0
+    for _ in range(blocks):
+        for q in range(n):
+            labels.append(_single_qubit_label(n, q, "X"))
+            pidx.append(-1)
+            fidx.append(q % n_features)
+            fscale.append(1.0 if frequency == "low" else 2.0**q)
+            gates.append(ident)
+        for a in "YZ":
+            for q in range(n):
+                labels.append(_single_qubit_label(n, q, a))
+                pidx.append(p)
+                p += 1
+                fidx.append(-1)
+                fscale.append(0.0)
+                gates.append(ident)
+        gates[-1] = wall
+    perm = np.stack([g[0] for g in gates])
+    phase = np.stack([g[1] for g in gates])
+    return _c.from_paulis(
+        labels, (perm, phase), scale=scale, param_index=pidx, feature_index=fidx, feature_scale=fscale
+    )
+
+
+_BUILDERS = {"rpa": rpa, "hea": hea, "periodic": periodic, "hva": hva, "reuploading": reuploading}
+_RANDOM = {"rpa", "periodic"}
+
+
+@dataclass(frozen=True)
+class Ansatz:
+    """A named ansatz with its arguments, from which circuits (or ensembles of them) are drawn.
+
+    Example:
+        >>> a = Ansatz("rpa", 2, 8)
+        >>> a.circuit(seed=1).n_params, a.is_random
+        (8, True)
+    """
+
+    name: str
+    n_qubits: int
+    n_layers: int
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.name not in _BUILDERS:
+            raise ValueError(f"unknown ansatz {self.name!r}: choose one of {', '.join(ANSATZE)}.")
+        _c._check_layers(self.n_layers)
+        self._build(seed=0, n_layers=1)  # validates the other arguments now, cheaply
+
+    @property
+    def is_random(self) -> bool:
+        return self.name in _RANDOM
+
+    def circuit(self, seed: int = 0) -> _c.Circuit:
+        """The circuit drawn with ``seed`` (the same for every seed if the ansatz is not random)."""
+        return self._build(seed, self.n_layers)
+
+    def _build(self, seed: int, n_layers: int) -> _c.Circuit:
+        kwargs = dict(self.options)
+        if self.is_random:
+            kwargs["seed"] = seed
+        try:
+            return _BUILDERS[self.name](self.n_qubits, n_layers, **kwargs)
+        except TypeError as err:
+            raise ValueError(f"ansatz {self.name!r} got an unknown option: {err}.") from None

@@ -1,0 +1,413 @@
+"""Layered parametrized circuits U(theta) = prod_l W_l exp(-i s phi_l G_l) (000 eq. (1), 002 eq. (1)).
+
+A :class:`Circuit` holds one layer per generator. Layer ``l`` applies the rotation
+``exp(-i s phi_l G_l)`` and then the fixed gate ``W_l``; the product runs right to left, so layer 1
+acts first on the input state (after an optional fixed input unitary ``W_in``, the ``U_0`` of 002
+eq. (1)). Each layer angle is
+
+.. math::  \\phi_l = \\theta_{p(l)} + a_l x_{f(l)},
+
+with ``p(l)`` the trainable parameter driving layer ``l`` (or none) and ``f(l)`` the data feature it
+encodes (or none), so that data re-uploading models and shared parameters use the same engine.
+
+Generators come in two kinds, chosen for speed:
+
+* ``"pauli"``: Pauli strings (``G^2 = 1``), stored as bit masks and applied as signed permutations;
+* ``"diagonal"``: real diagonal matrices. A circuit with general Hermitian generators
+  ``G_l = V_l D_l V_l^dagger`` is rewritten into this form by folding ``V_l`` into the neighbouring
+  fixed gates (:func:`from_hermitian`), so that every layer still costs one matrix product.
+
+Fixed gates are ``"dense"`` d x d unitaries, ``"perm"`` signed permutations (CNOT, CZ, SWAP, X, Z
+products, applied in O(d)) or ``"none"``.
+
+All arrays are pytree leaves (stacked along a leading axis for ensembles of random circuits, see
+:func:`stack`); sizes and kinds are static, so a jitted function compiles once per shape and never
+per depth (the layers are scanned over, not unrolled).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .pauli import PauliString
+
+GENERATOR_KINDS = ("pauli", "diagonal")
+GATE_KINDS = ("dense", "perm", "none")
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A layered parametrized circuit (see the module docstring).
+
+    Build one with :func:`from_paulis`, :func:`from_hermitian`, :func:`from_diagonal` or an ansatz of
+    :mod:`qntk.models.ansatze`; the constructors validate every argument.
+
+    Attributes:
+        gen_x, gen_z, gen_ny: ``(L,)`` masks of the Pauli generators (``"pauli"`` kind).
+        gen_diag: ``(L, d)`` eigenvalues of the diagonal generators (``"diagonal"`` kind).
+        w: ``(L, d, d)`` dense fixed gates (``"dense"`` kind).
+        w_perm, w_phase: ``(L, d)`` signed permutations, ``(W psi)[k] = w_phase[k] psi[w_perm[k]]``.
+        w_in: ``(d, d)`` fixed unitary applied to the input state first, or ``None``.
+        param_index: ``(L,)`` parameter driving each layer, ``-1`` for none.
+        feature_index, feature_scale: ``(L,)`` data feature encoded by each layer (``-1`` for none)
+            and its scale ``a_l``.
+        n_qubits, n_params, n_features: sizes.
+        scale: the generator scale ``s``.
+        generator_kind, gate_kind: see :data:`GENERATOR_KINDS`, :data:`GATE_KINDS`.
+    """
+
+    gen_x: jax.Array | None
+    gen_z: jax.Array | None
+    gen_ny: jax.Array | None
+    gen_diag: jax.Array | None
+    w: jax.Array | None
+    w_perm: jax.Array | None
+    w_phase: jax.Array | None
+    w_in: jax.Array | None
+    param_index: jax.Array
+    feature_index: jax.Array
+    feature_scale: jax.Array
+    n_qubits: int
+    n_params: int
+    n_features: int
+    scale: float
+    generator_kind: str
+    gate_kind: str
+
+    @property
+    def dim(self) -> int:
+        return 2**self.n_qubits
+
+    @property
+    def n_layers(self) -> int:
+        return self.param_index.shape[-1]
+
+    @property
+    def ensemble_shape(self) -> tuple[int, ...]:
+        """Leading axes of a stacked ensemble of circuits (``()`` for a single circuit)."""
+        return self.param_index.shape[:-1]
+
+    def replace(self, **changes) -> Circuit:
+        return dataclasses.replace(self, **changes)
+
+
+_DATA = [f.name for f in dataclasses.fields(Circuit)][:11]
+_META = [f.name for f in dataclasses.fields(Circuit)][11:]
+jax.tree_util.register_dataclass(Circuit, data_fields=_DATA, meta_fields=_META)
+
+
+def stack(circuits: Sequence[Circuit]) -> Circuit:
+    """Stacks circuits of identical structure into an ensemble along a new leading axis."""
+    if not circuits:
+        raise ValueError("circuits is empty: pass at least one circuit to stack.")
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *circuits)
+
+
+def index(circuit: Circuit, i: int) -> Circuit:
+    """Member ``i`` of a stacked ensemble."""
+    return jax.tree.map(lambda x: x[i], circuit)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation helpers
+
+
+def _check_qubits(n_qubits: int) -> int:
+    if not isinstance(n_qubits, (int, np.integer)) or isinstance(n_qubits, bool) or n_qubits < 1:
+        raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}.")
+    if n_qubits > 24:
+        raise ValueError(f"n_qubits={n_qubits} is too large for a state-vector simulation: use <= 24.")
+    return int(n_qubits)
+
+
+def _check_layers(n_layers: int) -> int:
+    if not isinstance(n_layers, (int, np.integer)) or isinstance(n_layers, bool) or n_layers < 1:
+        raise ValueError(f"n_layers must be a positive integer (L >= 1), got {n_layers!r}.")
+    return int(n_layers)
+
+
+def _check_scale(scale: float) -> float:
+    scale = float(scale)
+    if not np.isfinite(scale) or scale == 0.0:
+        raise ValueError(
+            f"scale must be a finite non-zero number (0.5 for exp(-i theta G/2), -1 for exp(+i theta G)), got {scale!r}."
+        )
+    return scale
+
+
+def check_unitary(u: np.ndarray, name: str, dim: int, atol: float = 1e-8) -> np.ndarray:
+    """Validates a stack ``(..., d, d)`` of unitaries and returns it as complex128."""
+    u = np.asarray(u, dtype=complex)
+    if u.shape[-2:] != (dim, dim):
+        raise ValueError(f"{name} must have trailing shape ({dim}, {dim}) for {int(np.log2(dim))} qubits, got {u.shape}.")
+    if not np.all(np.isfinite(u)):
+        raise ValueError(f"{name} contains NaN or infinite entries.")
+    err = np.max(np.abs(np.conj(np.swapaxes(u, -1, -2)) @ u - np.eye(dim)))
+    if err > atol:
+        raise ValueError(f"{name} is not unitary (max |W^dagger W - 1| = {err:.2e}); pass unitary matrices.")
+    return u
+
+
+def _layer_maps(n_layers: int, param_index, feature_index, feature_scale):
+    pidx = np.arange(n_layers) if param_index is None else np.asarray(param_index, dtype=np.int32)
+    fidx = -np.ones(n_layers, np.int32) if feature_index is None else np.asarray(feature_index, dtype=np.int32)
+    fscale = np.ones(n_layers) if feature_scale is None else np.asarray(feature_scale, dtype=float)
+    for name, arr in (("param_index", pidx), ("feature_index", fidx), ("feature_scale", fscale)):
+        if arr.shape != (n_layers,):
+            raise ValueError(f"{name} must have shape ({n_layers},), one entry per layer, got {arr.shape}.")
+    if np.any(pidx < -1) or np.any(fidx < -1):
+        raise ValueError("param_index and feature_index entries must be >= 0, or -1 for 'none'.")
+    n_params = int(pidx.max()) + 1 if np.any(pidx >= 0) else 0
+    used = set(pidx[pidx >= 0].tolist())
+    if used != set(range(n_params)):
+        raise ValueError(f"param_index must use every parameter 0..{n_params - 1} at least once.")
+    if n_params == 0:
+        raise ValueError("the circuit has no trainable parameter: at least one layer needs param_index >= 0.")
+    n_features = int(fidx.max()) + 1 if np.any(fidx >= 0) else 0
+    return (
+        jnp.asarray(pidx, jnp.int32),
+        jnp.asarray(fidx, jnp.int32),
+        jnp.asarray(fscale, jnp.float64),
+        n_params,
+        n_features,
+    )
+
+
+def _gates(n_layers: int, dim: int, gates, check: bool = True):
+    """Normalizes the fixed gates argument into (kind, w, w_perm, w_phase)."""
+    if gates is None:
+        return "none", None, None, None
+    if isinstance(gates, tuple) and len(gates) == 2:
+        perm, phase = (np.asarray(g) for g in gates)
+        if perm.shape != (n_layers, dim) or phase.shape != (n_layers, dim):
+            raise ValueError(f"signed-permutation gates need perm and phase of shape ({n_layers}, {dim}).")
+        if any(sorted(p) != list(range(dim)) for p in perm):
+            raise ValueError("each row of the gate permutation must be a permutation of 0..d-1.")
+        if not np.allclose(np.abs(phase), 1.0):
+            raise ValueError("gate phases of a signed permutation must have modulus 1.")
+        return "perm", None, jnp.asarray(perm, jnp.int32), jnp.asarray(phase, jnp.complex128)
+    w = np.asarray(gates)
+    if w.ndim != 3 or w.shape[0] != n_layers:
+        raise ValueError(f"gates must be an array of shape ({n_layers}, {dim}, {dim}): one fixed unitary per layer.")
+    if check:
+        w = check_unitary(w, "gates", dim)
+    return "dense", jnp.asarray(w, jnp.complex128), None, None
+
+
+def from_paulis(
+    paulis: Sequence[str],
+    gates=None,
+    *,
+    scale: float = 0.5,
+    w_in=None,
+    param_index=None,
+    feature_index=None,
+    feature_scale=None,
+    check: bool = True,
+) -> Circuit:
+    """A circuit with Pauli-string generators ``G_l = paulis[l]``.
+
+    Args:
+        paulis: one label per layer, e.g. ``["XYZ", "ZZX"]`` (character q acts on qubit q).
+        gates: fixed gates ``W_l``: ``None``, an ``(L, d, d)`` array of unitaries, or a pair
+            ``(perm, phase)`` of ``(L, d)`` arrays for signed permutations.
+        scale: generator scale ``s`` in ``exp(-i s theta G)``.
+        w_in: optional fixed unitary applied to the input state first.
+        param_index, feature_index, feature_scale: angle map (module docstring); by default layer
+            ``l`` is driven by parameter ``l`` and encodes no data.
+        check: verify that dense gates are unitary (O(L d^3)); builders that sample Haar gates
+            themselves skip it.
+
+    Example:
+        >>> c = from_paulis(["XY", "ZZ", "YX"])
+        >>> (c.n_qubits, c.n_layers, c.n_params, c.generator_kind, c.gate_kind)
+        (2, 3, 3, 'pauli', 'none')
+    """
+    if isinstance(paulis, str) or len(paulis) == 0:
+        raise ValueError("paulis must be a non-empty list of Pauli labels, one per layer (L >= 1).")
+    strings = [PauliString.from_label(p) for p in paulis]
+    n = _check_qubits(strings[0].n_qubits)
+    if any(p.n_qubits != n for p in strings):
+        raise ValueError("all Pauli generators must act on the same number of qubits.")
+    if any(p.x == 0 and p.z == 0 for p in strings):
+        raise ValueError("a generator is the identity, which only adds a global phase: drop that layer.")
+    L = len(strings)
+    kind, w, w_perm, w_phase = _gates(L, 2**n, gates, check)
+    pidx, fidx, fscale, n_params, n_features = _layer_maps(L, param_index, feature_index, feature_scale)
+    return Circuit(
+        gen_x=jnp.asarray([p.x for p in strings], jnp.int32),
+        gen_z=jnp.asarray([p.z for p in strings], jnp.int32),
+        gen_ny=jnp.asarray([p.n_y for p in strings], jnp.int32),
+        gen_diag=None,
+        w=w,
+        w_perm=w_perm,
+        w_phase=w_phase,
+        w_in=None if w_in is None else jnp.asarray(check_unitary(w_in, "w_in", 2**n)),
+        param_index=pidx,
+        feature_index=fidx,
+        feature_scale=fscale,
+        n_qubits=n,
+        n_params=n_params,
+        n_features=n_features,
+        scale=_check_scale(scale),
+        generator_kind="pauli",
+        gate_kind=kind,
+    )
+
+
+def from_diagonal(
+    diagonals,
+    gates=None,
+    *,
+    scale: float = 1.0,
+    w_in=None,
+    param_index=None,
+    feature_index=None,
+    feature_scale=None,
+    check: bool = True,
+) -> Circuit:
+    """A circuit whose generators are real diagonal matrices ``diag(diagonals[l])``, shape ``(L, d)``.
+
+    Example:
+        >>> import numpy as np
+        >>> c = from_diagonal(np.tile([1.0, -1.0, 1.0, -1.0], (5, 1)), np.tile(np.eye(4), (5, 1, 1)))
+        >>> (c.n_qubits, c.n_layers, c.gate_kind)
+        (2, 5, 'dense')
+    """
+    diag = np.asarray(diagonals)
+    if np.iscomplexobj(diag):
+        if np.max(np.abs(diag.imag)) > 1e-12:
+            raise ValueError("diagonal generators must be real (Hermitian generators have real eigenvalues).")
+        diag = diag.real
+    if diag.ndim != 2 or diag.shape[0] < 1:
+        raise ValueError("diagonals must have shape (L, d) with L >= 1: one diagonal per layer.")
+    L, d = diag.shape
+    n = int(np.log2(d))
+    if 2**n != d:
+        raise ValueError(f"the generator dimension {d} is not a power of two.")
+    _check_qubits(n)
+    if not np.all(np.isfinite(diag)):
+        raise ValueError("diagonals contain NaN or infinite entries.")
+    kind, w, w_perm, w_phase = _gates(L, d, gates, check)
+    pidx, fidx, fscale, n_params, n_features = _layer_maps(L, param_index, feature_index, feature_scale)
+    return Circuit(
+        gen_x=None,
+        gen_z=None,
+        gen_ny=None,
+        gen_diag=jnp.asarray(diag, jnp.float64),
+        w=w,
+        w_perm=w_perm,
+        w_phase=w_phase,
+        w_in=None if w_in is None else jnp.asarray(check_unitary(w_in, "w_in", d)),
+        param_index=pidx,
+        feature_index=fidx,
+        feature_scale=fscale,
+        n_qubits=n,
+        n_params=n_params,
+        n_features=n_features,
+        scale=_check_scale(scale),
+        generator_kind="diagonal",
+        gate_kind=kind,
+    )
+
+
+def from_hermitian(
+    generators,
+    gates=None,
+    *,
+    scale: float = 1.0,
+    w_in=None,
+    param_index=None,
+    feature_index=None,
+    feature_scale=None,
+) -> Circuit:
+    """A circuit with general Hermitian generators ``G_l``, shape ``(L, d, d)``.
+
+    Each ``G_l = V_l D_l V_l^dagger`` is diagonalized once and the basis changes are folded into the
+    fixed gates: ``W_l V_l exp(-i s phi D_l) V_l^dagger`` becomes a diagonal layer between the dense
+    gates ``V_{l+1}^dagger W_l V_l`` (and ``W_in' = V_1^dagger W_in``, ``W_L' = W_L V_L``). The circuit
+    is the same unitary; every layer costs one d x d matrix product.
+
+    Raises:
+        ValueError: if a generator is not Hermitian or shapes disagree.
+    """
+    g = np.asarray(generators, dtype=complex)
+    if g.ndim != 3 or g.shape[1] != g.shape[2] or g.shape[0] < 1:
+        raise ValueError("generators must have shape (L, d, d) with L >= 1.")
+    L, d, _ = g.shape
+    err = np.max(np.abs(g - np.conj(np.swapaxes(g, 1, 2))))
+    if err > 1e-10 * max(1.0, np.max(np.abs(g))):
+        raise ValueError(f"generators are not Hermitian (max |G - G^dagger| = {err:.2e}); pass (G + G^dagger)/2.")
+    evals, vecs = np.linalg.eigh(g)
+    kind, w, w_perm, w_phase = _gates(L, d, gates)
+    if kind == "none":
+        fixed = np.tile(np.eye(d, dtype=complex), (L, 1, 1))
+    elif kind == "perm":
+        fixed = np.zeros((L, d, d), complex)
+        rows = np.arange(d)
+        for i in range(L):
+            fixed[i, rows, np.asarray(w_perm[i])] = np.asarray(w_phase[i])
+    else:
+        fixed = np.asarray(w)
+    merged = np.empty_like(fixed)
+    for i in range(L):
+        nxt = np.conj(vecs[i + 1]).T if i + 1 < L else np.eye(d)
+        merged[i] = nxt @ fixed[i] @ vecs[i]
+    w_in0 = np.eye(d) if w_in is None else check_unitary(w_in, "w_in", d)
+    return from_diagonal(
+        evals,
+        merged,
+        scale=scale,
+        w_in=np.conj(vecs[0]).T @ w_in0,
+        param_index=param_index,
+        feature_index=feature_index,
+        feature_scale=feature_scale,
+        check=False,
+    )
+
+
+def permutation_gate(n_qubits: int, ops: Sequence[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """A product of CNOT / CZ / SWAP gates as a signed permutation ``(perm, phase)`` of the basis.
+
+    ``ops`` is applied in order, e.g. ``[("cnot", 0, 1), ("cnot", 2, 3)]`` (control, target).
+    ``(W psi)[k] = phase[k] psi[perm[k]]``.
+
+    Example:
+        >>> perm, phase = permutation_gate(2, [("cnot", 0, 1)])
+        >>> perm.tolist(), phase.real.tolist()
+        ([0, 1, 3, 2], [1.0, 1.0, 1.0, 1.0])
+    """
+    d = 2**n_qubits
+    # Track W as a map on basis states: W|j> = sign[j] |dest[j]>.
+    dest = np.arange(d)
+    sign = np.ones(d, dtype=complex)
+    for op in ops:
+        name, a, b = op[0].lower(), int(op[1]), int(op[2])
+        if a == b or not (0 <= a < n_qubits and 0 <= b < n_qubits):
+            raise ValueError(f"gate {op!r} needs two distinct qubits in 0..{n_qubits - 1}.")
+        ba, bb = 1 << (n_qubits - 1 - a), 1 << (n_qubits - 1 - b)
+        if name == "cnot":
+            dest = np.where(dest & ba, dest ^ bb, dest)
+        elif name == "cz":
+            sign = sign * np.where((dest & ba) & (dest & bb), -1.0, 1.0)
+        elif name == "swap":
+            bits_a, bits_b = (dest & ba) != 0, (dest & bb) != 0
+            dest = dest & ~(ba | bb) | np.where(bits_b, ba, 0) | np.where(bits_a, bb, 0)
+        else:
+            raise ValueError(f"unknown gate {name!r} in a permutation gate list: use cnot, cz or swap.")
+    perm = np.empty(d, dtype=np.int64)
+    phase = np.empty(d, dtype=complex)
+    perm[dest] = np.arange(d)
+    phase[dest] = sign
+    return perm, phase
+
+
+def identity_gate(n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+    d = 2**n_qubits
+    return np.arange(d), np.ones(d, dtype=complex)
