@@ -19,11 +19,13 @@ from ..models.pauli import pauli_phases_jax
 
 def layer_angles(circuit: Circuit, theta: jax.Array, features: jax.Array | None = None) -> jax.Array:
     """Angles ``phi_l = theta_{p(l)} + a_l x_{f(l)}`` of every layer, shape ``(L,)``."""
+    theta = jnp.asarray(theta)
     pidx = circuit.param_index
     phi = jnp.where(pidx >= 0, theta[jnp.maximum(pidx, 0)], 0.0)
     if circuit.n_features:
         if features is None:
             raise ValueError("this circuit encodes data: pass the features x of the data point.")
+        features = jnp.asarray(features)
         fidx = circuit.feature_index
         phi = phi + jnp.where(fidx >= 0, circuit.feature_scale * features[jnp.maximum(fidx, 0)], 0.0)
     return phi

@@ -395,7 +395,7 @@ def permutation_gate(n_qubits: int, ops: Sequence[tuple[str, int, int]]) -> tupl
         if name == "cnot":
             dest = np.where(dest & ba, dest ^ bb, dest)
         elif name == "cz":
-            sign = sign * np.where((dest & ba) & (dest & bb), -1.0, 1.0)
+            sign = sign * np.where(((dest & ba) != 0) & ((dest & bb) != 0), -1.0, 1.0)
         elif name == "swap":
             bits_a, bits_b = (dest & ba) != 0, (dest & bb) != 0
             dest = dest & ~(ba | bb) | np.where(bits_b, ba, 0) | np.where(bits_a, bb, 0)

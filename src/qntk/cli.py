@@ -1,0 +1,163 @@
+"""The ``qntk`` command line: a thin dispatcher over :mod:`qntk.experiments`.
+
+Every expected error (bad flag values, bad config files, unknown names) is printed as one line on
+stderr with a non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import config as _config
+from ._provenance import write_json
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="qntk: predict, simulate and diagnose QNN training with the quantum neural tangent kernel.",
+)
+
+_MODEL_HELP = "Model"
+Ansatz = Annotated[Optional[str], typer.Option(help="rpa, hea, periodic, hva or reuploading.", rich_help_panel=_MODEL_HELP)]
+Qubits = Annotated[Optional[int], typer.Option(help="Number of qubits n.", rich_help_panel=_MODEL_HELP)]
+Layers = Annotated[
+    Optional[int],
+    typer.Option(help="Depth: parametrized layers L (rpa, periodic) or blocks (hea, hva, reuploading).", rich_help_panel=_MODEL_HELP),
+]
+ObservableOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        help="xxz[:J=2], tfim[:h=1], random[:terms=10,seed=0], projector[:seed=0|zero], pauli:ZII[,gamma=2], or a Pauli sum '0.5*XXI - ZII'.",
+        rich_help_panel=_MODEL_HELP,
+    ),
+]
+Target = Annotated[Optional[float], typer.Option(help="Target value O_0 of the loss (eps = <O> - O_0).", rich_help_panel=_MODEL_HELP)]
+Scale = Annotated[
+    Optional[float],
+    typer.Option(help="Generator scale s in exp(-i s theta G): 0.5 (004), -1 (000/001), 1 (002). Default: the ansatz's own.", rich_help_panel=_MODEL_HELP),
+]
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file with the same keys as the flags; flags win.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")]
+Out = Annotated[Optional[Path], typer.Option("--out", help="Also write the full JSON result (config, seed, versions) to this file.")]
+
+
+
+def _expected_errors(command):
+    """Turns a ``ValueError`` (bad input) into one line on stderr and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ValueError as err:
+            print(f"qntk: error: {err}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
+    if out is not None:
+        write_json(out, result)
+    if as_json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        Console().print(table)
+        if out is not None:
+            Console().print(f"wrote {out}")
+
+
+@app.command()
+@_expected_errors
+def kernel(
+    ansatz: Ansatz = None,
+    qubits: Qubits = None,
+    layers: Layers = None,
+    observable: ObservableOpt = None,
+    target: Target = None,
+    scale: Scale = None,
+    samples: Annotated[Optional[int], typer.Option(help="Angle vectors per circuit.")] = None,
+    circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits and angles).")] = None,
+    config: ConfigFile = None,
+    as_json: Json = False,
+    out: Out = None,
+) -> None:
+    """Ensemble statistics of K, mu, lambda and zeta at initialization.
+
+    Example: qntk kernel --ansatz rpa --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --samples 1000
+    """
+    from .experiments import kernel_stats
+
+    defaults = {**_config.ModelConfig().to_dict(), "samples": 1000, "circuits": 1, "seed": 0}
+    flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
+                 samples=samples, circuits=circuits, seed=seed)
+    values = _config.merge(defaults, _config.load_toml(config) if config else {}, flags)
+    model, run_settings = _config.split_model(values)
+    cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
+    summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
+    _emit(summary, as_json, out, _kernel_table(summary))
+
+
+def _kernel_table(s: dict) -> Table:
+    m = s["config"]["model"]
+    title = (
+        f"{m['ansatz']} n={m['qubits']} L={m['layers']} O={m['observable']} O_0={m['target']}: "
+        f"{s['n_circuits']} circuit(s) x {s['samples_per_circuit']} angle vectors, {s['time_s']:.1f} s"
+    )
+    table = Table(title=title)
+    for col in ("quantity", "mean", "std", "sem"):
+        table.add_column(col, justify="right" if col != "quantity" else "left")
+    names = {"eps": "eps", "K": "K (QNTK)", "mu": "mu (dQNTK)", "lambda": "lambda = mu/K", "zeta": "zeta = eps mu/K^2"}
+    for q, label in names.items():
+        table.add_row(label, *(f"{s[f'{q}_{k}']:.6g}" for k in ("mean", "std", "sem")))
+    table.caption = f"dK/K = {s['dK_over_K']:.4g}; mu_mean/K_mean = {s['lambda_ratio']:.4g}"
+    return table
+
+
+@app.command()
+@_expected_errors
+def bench(
+    workload: Annotated[str, typer.Option(help="rpa-train, compile or hea-train.")] = "rpa-train",
+    qubits: Annotated[int, typer.Option(help="Number of qubits n.")] = 6,
+    layers: Annotated[int, typer.Option(help="Depth L.")] = 192,
+    batch: Annotated[int, typer.Option(help="Angle vectors B per step.")] = 10,
+    repeats: Annotated[int, typer.Option(help="Timed repeats (the median is reported).")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the circuit and angles.")] = 0,
+    reference: Annotated[
+        bool, typer.Option(help="Also time the TensorCircuit-ng reference (needs qntk[bench]; its compile time grows with L).")
+    ] = True,
+    as_json: Json = False,
+    out: Out = None,
+) -> None:
+    """Time the engine against a reference measured in the same run.
+
+    Example: qntk bench --workload rpa-train --qubits 6 --layers 192 --batch 10 --json
+    """
+    from .experiments import bench as _bench
+
+    cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
+    result = _bench.run(cfg)
+    table = Table(title=f"qntk bench {workload} ({result['device']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if key not in ("versions", "rows"):
+            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    for row in result.get("rows", []):
+        table.add_row(f"compile_time_s (L={row['layers']})", f"{row['compile_time_s']:.4g}")
+    _emit(result, as_json, out, table)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

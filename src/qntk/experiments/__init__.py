@@ -1,0 +1,1 @@
+"""Experiments: one module per workload or reproduced figure, each exposing ``run(config)``."""

@@ -1,0 +1,193 @@
+"""Benchmarks of the engine, with every ratio taken against a reference measured in the same run.
+
+Workloads:
+
+* ``rpa-train``: one ensemble training step (eps, gradient and K for ``batch`` angle vectors) of the
+  random Pauli ansatz with the XXZ observable (J = 2), 004's setting. Reported: the compile time,
+  the median step time, the time of mu on top of the step, the machine floor (the layer matrix
+  products of the step, timed as a loop of the same complex128 products on this machine), and,
+  when TensorCircuit-ng is installed and ``reference`` is on, the same circuit built the way 004's
+  authors built it (``exp1`` + ``any`` per layer, ``vmap(value_and_grad)``) and the speed-up.
+* ``compile``: compile time of the ``rpa-train`` step for several depths (it must stay flat: the
+  layers are scanned over and the gates are arguments, not constants).
+* ``hea-train``: the ``rpa-train`` step for the hardware-efficient ansatz (signed-permutation gates).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import kernels
+from .._provenance import versions
+from ..models import ansatze, observables
+from ..models.pauli import PauliString
+
+WORKLOADS = ("rpa-train", "compile", "hea-train")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Benchmark settings (``layers`` is the depth L; ``compile_layers`` the depths of ``compile``)."""
+
+    workload: str = "rpa-train"
+    qubits: int = 6
+    layers: int = 192
+    batch: int = 10
+    repeats: int = 5
+    seed: int = 0
+    reference: bool = True
+    compile_layers: tuple[int, ...] = (64, 256, 1024)
+
+    def __post_init__(self):
+        if self.workload not in WORKLOADS:
+            raise ValueError(f"unknown workload {self.workload!r}: choose one of {', '.join(WORKLOADS)}.")
+        for name in ("qubits", "layers", "batch", "repeats"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if self.qubits < 2:
+            raise ValueError("qubits must be >= 2 (the XXZ observable has couplings).")
+
+
+def _step(circuit, observable, thetas):
+    """The training step: eps, gradient and K for a batch of angle vectors."""
+    fn = kernels.grad_fn(circuit, observable, 0.0)
+
+    def one(theta):
+        eps, g = fn(theta)
+        return eps, g, jnp.sum(g**2)
+
+    return jax.vmap(one)(thetas)
+
+
+def _kernel(circuit, observable, thetas):
+    """The step plus mu (and lambda, zeta, C)."""
+    return jax.vmap(kernels.qntk_fn(circuit, observable, 0.0))(thetas)
+
+
+def _median_time(fn, *args, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def _compile(fn, *args) -> tuple[object, float]:
+    t = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled, time.perf_counter() - t
+
+
+def _matmul_floor(gates: jax.Array, batch: int, sweeps: int, repeats: int) -> tuple[float, float]:
+    """Time of ``sweeps`` passes of the complex128 products ``W_l @ X`` over the circuit's own gates
+    (``X`` of shape ``(d, batch)``), and the rate in flop/s. Reading each ``W_l`` from memory is part
+    of the floor, as it is part of any step."""
+    dim = gates.shape[-1]
+    x = jnp.eye(dim, batch, dtype=gates.dtype)
+
+    @jax.jit
+    def loop(w, x):
+        sweep = lambda v: jax.lax.scan(lambda v, wl: (wl @ v, None), v, w)[0]
+        return jax.lax.fori_loop(0, sweeps, lambda i, v: sweep(v), x)
+
+    jax.block_until_ready(loop(gates, x))
+    t = _median_time(loop, gates, x, repeats=repeats)
+    return t, 8.0 * dim * dim * batch * gates.shape[0] * sweeps / t
+
+
+def _circuit(config: BenchConfig, layers: int):
+    if config.workload == "hea-train":
+        return ansatze.hea(config.qubits, max(1, layers // (2 * config.qubits)))
+    return ansatze.rpa(config.qubits, layers, seed=config.seed)
+
+
+def _train(config: BenchConfig) -> dict:
+    circuit = _circuit(config, config.layers)
+    observable = observables.xxz(config.qubits, J=2.0)
+    thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
+    step, compile_s = _compile(_step, circuit, observable, thetas)
+    step_s = _median_time(step, circuit, observable, thetas, repeats=config.repeats)
+    kernel, _ = _compile(_kernel, circuit, observable, thetas)
+    kernel_s = _median_time(kernel, circuit, observable, thetas, repeats=config.repeats)
+    out = {
+        "workload": config.workload,
+        "qubits": config.qubits,
+        "layers": circuit.n_layers,
+        "params": circuit.n_params,
+        "batch": config.batch,
+        "compile_time_s": compile_s,
+        "step_time_s": step_s,
+        "kernel_time_s": kernel_s,
+        "mu_time_s": kernel_s - step_s,
+        "mu_over_step": (kernel_s - step_s) / step_s,
+    }
+    if circuit.gate_kind == "dense":
+        # Minimum for an exact gradient: one product per layer forward, one backward.
+        floor_s, rate = _matmul_floor(circuit.w, config.batch, 2, config.repeats)
+        out.update(floor_time_s=floor_s, matmul_gflops=rate / 1e9, floor_fraction=floor_s / step_s)
+    if config.reference and config.workload == "rpa-train":
+        out.update(_reference(circuit, observable, thetas, config.repeats, step_s))
+    return out
+
+
+def _reference(circuit, observable, thetas, repeats: int, step_s: float) -> dict:
+    try:
+        from .._bench_reference import tensorcircuit_rpa_step
+
+        labels = [PauliString(int(x), int(z), circuit.n_qubits).label for x, z in zip(circuit.gen_x, circuit.gen_z)]
+        ref = tensorcircuit_rpa_step(labels, np.asarray(circuit.w), list(zip(observable.coefs, observable.labels)), circuit.scale)
+    except ImportError as err:
+        return {"reference": f"skipped: {err}"}
+    finally:
+        jax.config.update("jax_enable_x64", True)  # TensorCircuit may switch JAX to float32 on import
+    t = time.perf_counter()
+    values, grads = jax.block_until_ready(ref(thetas))
+    compile_s = time.perf_counter() - t
+    ref_s = _median_time(ref, thetas, repeats=repeats)
+    ours = _step(circuit, observable, thetas)
+    err = float(max(jnp.max(jnp.abs(values - ours[0])), jnp.max(jnp.abs(grads - ours[1]))))
+    return {
+        "reference": "tensorcircuit-ng exp1+any, vmap(value_and_grad)",
+        "reference_compile_time_s": compile_s,
+        "reference_step_time_s": ref_s,
+        "speedup": ref_s / step_s,
+        "reference_max_abs_diff": err,
+    }
+
+
+def _compile_scaling(config: BenchConfig) -> dict:
+    observable = observables.xxz(config.qubits, J=2.0)
+    rows = []
+    for layers in config.compile_layers:
+        circuit = ansatze.rpa(config.qubits, layers, seed=config.seed)
+        thetas = jnp.zeros((config.batch, layers))
+        _, compile_s = _compile(_step, circuit, observable, thetas)
+        rows.append({"layers": layers, "compile_time_s": compile_s})
+    times = [r["compile_time_s"] for r in rows]
+    return {
+        "workload": "compile",
+        "qubits": config.qubits,
+        "batch": config.batch,
+        "rows": rows,
+        "compile_time_s": float(np.median(times)),
+        "compile_max_over_min": max(times) / min(times),
+    }
+
+
+def run(config: BenchConfig) -> dict:
+    """Runs one workload; returns a JSON-ready dict with the config, the device and versions."""
+    out = _compile_scaling(config) if config.workload == "compile" else _train(config)
+    out.update(
+        device=str(jax.devices()[0]),
+        platform=jax.default_backend(),
+        versions=versions(),
+        seed=config.seed,
+    )
+    return out

@@ -1,0 +1,482 @@
+"""Tests for qntk.models.circuits, qntk.models.ansatze and the engine's unitary.
+
+Every circuit is checked against an independent dense reference built here from numpy Kronecker
+products and ``scipy.linalg.expm``:
+
+    U = W_L exp(-i s phi_L G_L) ... W_1 exp(-i s phi_1 G_1) W_in,
+
+with Pauli labels big-endian (character q is the q-th Kronecker factor, i.e. bit n-1-q of an index).
+"""
+
+from functools import reduce
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+import qntk  # noqa: F401  (enables x64)
+from qntk._sim import engine
+from qntk.models import ansatze, circuits
+from qntk.models.pauli import PauliString
+
+EXACT = 1e-12  # float64 round-off on products of <= 12 unitaries with O(1) entries
+SCALES = [0.5, 1.0, -1.0]
+# Random ansatze are drawn only with (n, L) in {(2, 5), (3, 4)}: ansatze.haar_unitaries compiles once per
+# (count, dim), about 2 s each on CPU, so reusing shapes keeps the suite fast.
+
+I2 = np.eye(2, dtype=complex)
+X = np.array([[0, 1], [1, 0]], dtype=complex)
+Y = np.array([[0, -1j], [1j, 0]])
+Z = np.diag([1.0 + 0j, -1.0])
+P0 = np.diag([1.0 + 0j, 0.0])
+P1 = np.diag([0.0 + 0j, 1.0])
+HADAMARD = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)
+SINGLE = {"I": I2, "X": X, "Y": Y, "Z": Z}
+
+
+# --- independent dense reference --------------------------------------------------------------
+
+
+def pauli_matrix(label: str) -> np.ndarray:
+    """Character q of the label is the q-th (leftmost = most significant) Kronecker factor."""
+    return reduce(np.kron, [SINGLE[c] for c in label])
+
+
+def embed(n: int, ops: dict[int, np.ndarray]) -> np.ndarray:
+    """Tensor product with ``ops[q]`` on qubit q and the identity elsewhere."""
+    return reduce(np.kron, [ops.get(q, I2) for q in range(n)])
+
+
+def cnot(n: int, c: int, t: int) -> np.ndarray:
+    return embed(n, {c: P0}) + embed(n, {c: P1, t: X})
+
+
+def cz(n: int, a: int, b: int) -> np.ndarray:
+    return embed(n, {a: P0}) + embed(n, {a: P1, b: Z})
+
+
+def swap(n: int, a: int, b: int) -> np.ndarray:
+    return sum(embed(n, {a: p, b: p}) for p in (I2, X, Y, Z)) / 2
+
+
+DENSE_GATES = {"cnot": cnot, "cz": cz, "swap": swap}
+
+
+def dense_ops(n: int, ops) -> np.ndarray:
+    """Product of CNOT/CZ/SWAP matrices, ``ops[0]`` acting first (rightmost)."""
+    u = np.eye(2**n, dtype=complex)
+    for name, a, b in ops:
+        u = DENSE_GATES[name](n, a, b) @ u
+    return u
+
+
+def random_unitary(rng: np.random.Generator, d: int) -> np.ndarray:
+    z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    return q * (np.diagonal(r) / np.abs(np.diagonal(r)))
+
+
+def random_hermitian(rng: np.random.Generator, d: int) -> np.ndarray:
+    a = rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))
+    return (a + a.conj().T) / 2
+
+
+def signed_perm_matrix(perm, phase) -> np.ndarray:
+    """Dense matrix of ``(W psi)[k] = phase[k] psi[perm[k]]``."""
+    perm, phase = np.asarray(perm), np.asarray(phase)
+    w = np.zeros((perm.size, perm.size), dtype=complex)
+    w[np.arange(perm.size), perm] = phase
+    return w
+
+
+def reference_generators(c: circuits.Circuit) -> list[np.ndarray]:
+    """Dense G_l read from the circuit's public fields (labels rebuilt from the X/Z masks)."""
+    if c.generator_kind == "pauli":
+        labels = [PauliString(int(x), int(z), c.n_qubits).label for x, z in zip(c.gen_x, c.gen_z)]
+        return [pauli_matrix(lab) for lab in labels]
+    return [np.diag(np.asarray(g)).astype(complex) for g in c.gen_diag]
+
+
+def reference_gates(c: circuits.Circuit) -> list[np.ndarray]:
+    if c.gate_kind == "dense":
+        return list(np.asarray(c.w))
+    if c.gate_kind == "perm":
+        return [signed_perm_matrix(p, f) for p, f in zip(c.w_perm, c.w_phase)]
+    return [np.eye(c.dim, dtype=complex)] * c.n_layers
+
+
+def reference_angles(c: circuits.Circuit, theta, features=None) -> np.ndarray:
+    pidx, fidx = np.asarray(c.param_index), np.asarray(c.feature_index)
+    theta = np.asarray(theta)
+    phi = np.where(pidx >= 0, theta[np.maximum(pidx, 0)], 0.0)
+    if features is not None:
+        x = np.asarray(features)
+        phi = phi + np.where(fidx >= 0, np.asarray(c.feature_scale) * x[np.maximum(fidx, 0)], 0.0)
+    return phi
+
+
+def dense_product(gens, gates, phi, scale, w_in=None) -> np.ndarray:
+    """W_L exp(-i s phi_L G_L) ... W_1 exp(-i s phi_1 G_1) W_in."""
+    d = gens[0].shape[0]
+    u = np.eye(d, dtype=complex) if w_in is None else np.asarray(w_in, dtype=complex)
+    for g, w, p in zip(gens, gates, phi):
+        u = w @ scipy.linalg.expm(-1j * scale * p * g) @ u
+    return u
+
+
+def reference_unitary(c: circuits.Circuit, phi) -> np.ndarray:
+    w_in = None if c.w_in is None else np.asarray(c.w_in)
+    return dense_product(reference_generators(c), reference_gates(c), phi, c.scale, w_in)
+
+
+_unitary = jax.jit(engine.unitary)  # eager scans recompile on every call; jit caches per circuit structure
+
+
+def engine_unitary(c: circuits.Circuit, phi) -> np.ndarray:
+    return np.asarray(_unitary(c, jnp.asarray(phi, dtype=jnp.float64)))
+
+
+def assert_unitary(u: np.ndarray) -> None:
+    np.testing.assert_allclose(u.conj().T @ u, np.eye(u.shape[0]), rtol=0, atol=EXACT)
+
+
+# --- permutation gates --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n, ops",
+    [
+        (2, [("cnot", 0, 1)]),
+        (2, [("cnot", 1, 0)]),
+        (2, [("cz", 0, 1)]),
+        (2, [("swap", 0, 1)]),
+        (3, [("cnot", 0, 2), ("cnot", 1, 2)]),
+        (3, [("swap", 0, 2), ("cz", 0, 1)]),
+        (3, [("cnot", 0, 1), ("swap", 1, 2), ("cz", 0, 2), ("cnot", 2, 0), ("CNOT", 1, 0)]),
+    ],
+)
+def test_permutation_gate_equals_dense_product(n, ops):
+    """permutation_gate(ops) is the product of dense CNOT/CZ/SWAP matrices, ops[0] acting first."""
+    perm, phase = circuits.permutation_gate(n, ops)
+    ops_lower = [(name.lower(), a, b) for name, a, b in ops]
+    np.testing.assert_allclose(signed_perm_matrix(perm, phase), dense_ops(n, ops_lower), rtol=0, atol=EXACT)
+
+
+def test_permutation_gate_order_matters():
+    """Reversing non-commuting ops changes the gate, so the order test above can fail."""
+    ops = [("cnot", 0, 1), ("swap", 1, 2), ("cz", 0, 2)]
+    forward = signed_perm_matrix(*circuits.permutation_gate(3, ops))
+    backward = dense_ops(3, ops[::-1])
+    assert np.max(np.abs(forward - backward)) > 0.5
+
+
+def test_permutation_gate_docstring_convention():
+    """CNOT(control 0, target 1) on 2 qubits maps |10> -> |11> (qubit 0 = most significant bit)."""
+    perm, phase = circuits.permutation_gate(2, [("cnot", 0, 1)])
+    psi = np.zeros(4, complex)
+    psi[0b10] = 1.0
+    out = phase * psi[perm]
+    np.testing.assert_array_equal(np.abs(out), np.eye(4)[0b11])
+
+
+@pytest.mark.parametrize(
+    "ops, match",
+    [([("toffoli", 0, 1)], "unknown gate"), ([("cnot", 1, 1)], "distinct qubits"), ([("cz", 0, 3)], "distinct qubits")],
+)
+def test_permutation_gate_rejects_bad_ops(ops, match):
+    """Unknown gate names and invalid qubit pairs raise a ValueError naming the problem."""
+    with pytest.raises(ValueError, match=match):
+        circuits.permutation_gate(3, ops)
+
+
+# --- engine unitary vs dense reference ---------------------------------------------------------
+
+
+ANSATZ_CASES = {
+    "rpa-3q": lambda: ansatze.rpa(3, 4, seed=1),
+    "rpa-full-s-1": lambda: ansatze.rpa(2, 5, seed=2, scale=-1.0, paulis="full"),
+    "hea-3q": lambda: ansatze.hea(3, 2),
+    "hea-1q": lambda: ansatze.hea(1, 3),
+    "periodic-2q": lambda: ansatze.periodic(2, 5, seed=3),
+    "periodic-3q": lambda: ansatze.periodic(3, 4, seed=1),
+    "hva-3q": lambda: ansatze.hva(3, 2),
+    "hva-2q-open": lambda: ansatze.hva(2, 3, periodic_bc=False),
+    "reuploading-high": lambda: ansatze.reuploading(2, 2, n_features=2, frequency="high"),
+    "reuploading-low": lambda: ansatze.reuploading(3, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(ANSATZ_CASES))
+def test_ansatz_unitary_is_unitary_and_matches_reference(name, rng):
+    """engine.unitary of every built-in ansatz is unitary and equals the dense product of its fields."""
+    c = ANSATZ_CASES[name]()
+    theta = rng.uniform(0, 2 * np.pi, c.n_params)
+    x = rng.uniform(-1, 1, c.n_features) if c.n_features else None
+    phi = reference_angles(c, theta, x)
+    np.testing.assert_allclose(np.asarray(engine.layer_angles(c, jnp.asarray(theta), x)), phi, rtol=0, atol=EXACT)
+    u = engine_unitary(c, phi)
+    assert_unitary(u)
+    np.testing.assert_allclose(u, reference_unitary(c, phi), rtol=0, atol=EXACT)
+
+
+def _brick_wall_ops(n: int):
+    return [("cnot", q, q + 1) for q in range(0, n - 1, 2)] + [("cnot", q, q + 1) for q in range(1, n - 1, 2)]
+
+
+def _rot(n: int, q: int, letter: str, angle: float, s: float) -> np.ndarray:
+    return scipy.linalg.expm(-1j * s * angle * embed(n, {q: SINGLE[letter]}))
+
+
+@pytest.mark.parametrize("n, blocks, s", [(1, 2, 0.5), (2, 2, 0.5), (3, 1, 1.0)])
+def test_hea_matches_textbook_construction(n, blocks, s, rng):
+    """hea = per block RY on every qubit, RZ on every qubit, then a CNOT brick wall (even, odd bonds)."""
+    c = ansatze.hea(n, blocks, scale=s)
+    theta = rng.uniform(0, 2 * np.pi, c.n_params)
+    u, p = np.eye(2**n, dtype=complex), 0
+    for _ in range(blocks):
+        for letter in "YZ":
+            for q in range(n):
+                u = _rot(n, q, letter, theta[p], s) @ u
+                p += 1
+        u = dense_ops(n, _brick_wall_ops(n)) @ u
+    assert c.n_params == p == 2 * n * blocks
+    np.testing.assert_allclose(engine_unitary(c, theta), u, rtol=0, atol=EXACT)
+
+
+@pytest.mark.parametrize("n, blocks, periodic_bc", [(2, 2, True), (3, 2, True), (3, 1, False)])
+def test_hva_matches_textbook_construction(n, blocks, periodic_bc, rng):
+    """hva = H^n|0>, then per block exp(-i s beta sum ZZ) and exp(-i s gamma sum X) (folded generators)."""
+    s = 1.0
+    c = ansatze.hva(n, blocks, scale=s, periodic_bc=periodic_bc)
+    bonds = [(q, q + 1) for q in range(n - 1)] + ([(n - 1, 0)] if periodic_bc and n > 2 else [])
+    h_zz = sum(embed(n, {a: Z, b: Z}) for a, b in bonds)
+    h_x = sum(embed(n, {q: X}) for q in range(n))
+    theta = rng.uniform(0, 2 * np.pi, c.n_params)
+    u = reduce(np.kron, [HADAMARD] * n)
+    for b in range(blocks):
+        u = scipy.linalg.expm(-1j * s * theta[2 * b] * h_zz) @ u
+        u = scipy.linalg.expm(-1j * s * theta[2 * b + 1] * h_x) @ u
+    np.testing.assert_allclose(engine_unitary(c, theta), u, rtol=0, atol=EXACT)
+
+
+@pytest.mark.parametrize("n, blocks, n_features, frequency", [(2, 2, 2, "high"), (3, 1, 1, "low"), (2, 1, 1, "high")])
+def test_reuploading_matches_textbook_construction(n, blocks, n_features, frequency, rng):
+    """reuploading = per block RX(a_q x_{q mod F}) on every qubit, then a HEA block (RY, RZ, CNOT wall)."""
+    s = 0.5
+    c = ansatze.reuploading(n, blocks, n_features=n_features, frequency=frequency, scale=s)
+    theta = rng.uniform(0, 2 * np.pi, c.n_params)
+    x = rng.uniform(-1, 1, n_features)
+    u, p = np.eye(2**n, dtype=complex), 0
+    for _ in range(blocks):
+        for q in range(n):
+            a = 1.0 if frequency == "low" else 2.0**q
+            u = _rot(n, q, "X", a * x[q % n_features], s) @ u
+        for letter in "YZ":
+            for q in range(n):
+                u = _rot(n, q, letter, theta[p], s) @ u
+                p += 1
+        u = dense_ops(n, _brick_wall_ops(n)) @ u
+    assert (c.n_params, c.n_features) == (p, n_features)
+    phi = np.asarray(engine.layer_angles(c, jnp.asarray(theta), jnp.asarray(x)))
+    np.testing.assert_allclose(engine_unitary(c, phi), u, rtol=0, atol=EXACT)
+
+
+def _random_labels(rng, n, count):
+    labels = []
+    while len(labels) < count:
+        lab = "".join(rng.choice(list("IXYZ"), size=n))
+        if set(lab) != {"I"}:
+            labels.append(lab)
+    return labels
+
+
+def _gates_for(kind: str, rng, n: int, L: int):
+    """(gates argument, dense list of W_l) for a gate kind."""
+    d = 2**n
+    if kind == "dense":
+        w = np.stack([random_unitary(rng, d) for _ in range(L)])
+        return w, list(w)
+    if kind == "perm":
+        pool = [("cnot", 0, 1), ("cz", 0, n - 1), ("swap", 0, n - 1), ("cnot", n - 1, 0)]
+        ops_per_layer = [[pool[(l + j) % len(pool)] for j in range(1 + l % 3)] for l in range(L)]
+        pairs = [circuits.permutation_gate(n, ops) for ops in ops_per_layer]
+        gates = (np.stack([p for p, _ in pairs]), np.stack([f for _, f in pairs]))
+        return gates, [dense_ops(n, ops) for ops in ops_per_layer]
+    return None, [np.eye(d, dtype=complex)] * L
+
+
+# Every (gate kind, scale) on 2 qubits, W_in on for s != 0.5; every gate kind on 3 qubits. (Each case is
+# one compilation of the engine: scale and kinds are static.)
+FROM_PAULIS_CASES = [(2, 5, kind, s, s != 0.5) for kind in ("dense", "perm", "none") for s in SCALES] + [
+    (3, 4, kind, 1.0, True) for kind in ("dense", "perm", "none")
+]
+
+
+@pytest.mark.parametrize("n, L, gate_kind, scale, with_w_in", FROM_PAULIS_CASES)
+def test_from_paulis_unitary_matches_reference(n, L, gate_kind, scale, with_w_in, rng):
+    """from_paulis: engine unitary == dense product from the chosen labels and gates (and W_in)."""
+    labels = _random_labels(rng, n, L)
+    gates, dense = _gates_for(gate_kind, rng, n, L)
+    phi = rng.uniform(-np.pi, np.pi, L)
+    w_in = random_unitary(rng, 2**n) if with_w_in else None
+    c = circuits.from_paulis(labels, gates, scale=scale, w_in=w_in)
+    assert (c.n_qubits, c.n_layers, c.n_params, c.generator_kind, c.gate_kind) == (n, L, L, "pauli", gate_kind)
+    u = engine_unitary(c, phi)
+    assert_unitary(u)
+    ref = dense_product([pauli_matrix(lab) for lab in labels], dense, phi, scale, w_in)
+    np.testing.assert_allclose(u, ref, rtol=0, atol=EXACT)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("gate_kind", ["dense", "perm", "none"])
+def test_from_diagonal_unitary_matches_reference(gate_kind, scale, rng):
+    """from_diagonal: engine unitary == dense product with diag(D_l) generators."""
+    n, L = 2, 5
+    diags = rng.normal(size=(L, 2**n))
+    gates, dense = _gates_for(gate_kind, rng, n, L)
+    w_in = random_unitary(rng, 2**n)
+    c = circuits.from_diagonal(diags, gates, scale=scale, w_in=w_in)
+    phi = rng.uniform(-np.pi, np.pi, L)
+    u = engine_unitary(c, phi)
+    assert_unitary(u)
+    ref = dense_product([np.diag(d) for d in diags], dense, phi, scale, w_in)
+    np.testing.assert_allclose(u, ref, rtol=0, atol=EXACT)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("gate_kind", ["dense", "perm", "none"])
+@pytest.mark.parametrize("with_w_in", [True, False])
+def test_from_hermitian_unitary_matches_reference(gate_kind, scale, with_w_in, rng):
+    """from_hermitian folds V_l into the gates; the unitary equals the product with the original G_l, W_l, W_in."""
+    n, L = 2, 4
+    d = 2**n
+    gens = np.stack([random_hermitian(rng, d) for _ in range(L)])
+    gates, dense = _gates_for(gate_kind, rng, n, L)
+    w_in = random_unitary(rng, d) if with_w_in else None
+    c = circuits.from_hermitian(gens, gates, scale=scale, w_in=w_in)
+    assert (c.generator_kind, c.gate_kind) == ("diagonal", "dense")
+    phi = rng.uniform(-np.pi, np.pi, L)
+    u = engine_unitary(c, phi)
+    assert_unitary(u)
+    np.testing.assert_allclose(u, dense_product(list(gens), dense, phi, scale, w_in), rtol=0, atol=EXACT)
+
+
+def test_evolve_applies_unitary_to_input_state(rng):
+    """engine.evolve(c, phi, state) == U W_in |state> for an arbitrary normalized input state."""
+    c = ansatze.periodic(2, 5, seed=5)
+    phi = rng.uniform(0, 2 * np.pi, 5)
+    psi = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+    psi /= np.linalg.norm(psi)
+    out = np.asarray(engine.evolve(c, jnp.asarray(phi), jnp.asarray(psi)))
+    np.testing.assert_allclose(out, reference_unitary(c, phi) @ psi, rtol=0, atol=EXACT)
+
+
+def test_shared_parameters_and_features_map_to_layer_angles(rng):
+    """phi_l = theta_{p(l)} + a_l x_{f(l)}: shared parameters and encoded features land on the right layers."""
+    c = circuits.from_paulis(
+        ["XY", "ZZ", "YX", "XI"],
+        param_index=[0, 1, 0, -1],
+        feature_index=[-1, 0, 1, 1],
+        feature_scale=[0.0, 2.0, -1.0, 3.0],
+    )
+    assert (c.n_params, c.n_features) == (2, 2)
+    theta, x = np.array([0.3, -0.7]), np.array([0.11, 0.5])
+    expected = [0.3, -0.7 + 2.0 * 0.11, 0.3 - 0.5, 3.0 * 0.5]
+    phi = engine.layer_angles(c, jnp.asarray(theta), jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(phi), expected, rtol=0, atol=EXACT)
+    with pytest.raises(ValueError, match="features"):
+        engine.layer_angles(c, jnp.asarray(theta))
+
+
+# --- seeds, stacking -----------------------------------------------------------------------------
+
+
+def _leaves_equal(a: circuits.Circuit, b: circuits.Circuit) -> bool:
+    la, ta = jax.tree.flatten(a)
+    lb, tb = jax.tree.flatten(b)
+    return ta == tb and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
+
+
+@pytest.mark.parametrize("builder", [lambda s: ansatze.rpa(3, 4, seed=s), lambda s: ansatze.periodic(2, 5, seed=s)])
+def test_same_seed_same_circuit_different_seed_different(builder):
+    """A random ansatz is a deterministic function of its seed, and different seeds give different circuits."""
+    assert _leaves_equal(builder(7), builder(7))
+    assert not _leaves_equal(builder(7), builder(8))
+
+
+def test_ansatz_object_draws_seeded_circuits():
+    """Ansatz('rpa').circuit(seed) reproduces rpa(seed); non-random ansatze ignore the seed."""
+    a = ansatze.Ansatz("rpa", 2, 5)
+    assert a.is_random and _leaves_equal(a.circuit(seed=3), ansatze.rpa(2, 5, seed=3))
+    h = ansatze.Ansatz("hea", 2, 2)
+    assert not h.is_random and _leaves_equal(h.circuit(seed=1), h.circuit(seed=2))
+
+
+def test_stack_and_index_round_trip():
+    """stack() adds a leading ensemble axis and index() recovers each member exactly."""
+    members = [ansatze.rpa(2, 5, seed=s) for s in (1, 2, 3)]
+    ens = circuits.stack(members)
+    assert ens.ensemble_shape == (3,) and ens.n_layers == 5 and ens.w.shape == (3, 5, 4, 4)
+    for i, m in enumerate(members):
+        assert _leaves_equal(circuits.index(ens, i), m)
+    with pytest.raises(ValueError, match="empty"):
+        circuits.stack([])
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def _bad_inputs():
+    eye4 = np.tile(np.eye(4, dtype=complex), (2, 1, 1))
+    not_herm = np.stack([np.array([[0, 1], [0, 0]], complex)] * 2)
+    return {
+        "non-hermitian generator": (lambda: circuits.from_hermitian(not_herm), "Hermitian"),
+        "generator shape": (lambda: circuits.from_hermitian(np.zeros((2, 2, 3))), "shape"),
+        "gates wrong L": (lambda: circuits.from_paulis(["XY", "ZZ"], eye4[:1]), "shape"),
+        "gates wrong d": (lambda: circuits.from_paulis(["XY", "ZZ"], np.tile(np.eye(2), (2, 1, 1))), "shape"),
+        "perm gates wrong shape": (
+            lambda: circuits.from_paulis(["XY", "ZZ"], (np.zeros((2, 3)), np.ones((2, 3)))),
+            "shape",
+        ),
+        "perm not a permutation": (
+            lambda: circuits.from_paulis(["XY", "ZZ"], (np.zeros((2, 4), int), np.ones((2, 4)))),
+            "permutation",
+        ),
+        "non-unitary gates": (lambda: circuits.from_paulis(["XY", "ZZ"], 2 * eye4), "not unitary"),
+        "non-unitary w_in": (lambda: circuits.from_diagonal(np.ones((2, 4)), w_in=2 * np.eye(4)), "not unitary"),
+        "L = 0 rpa": (lambda: ansatze.rpa(2, 0), "n_layers"),
+        "L = 0 from_paulis": (lambda: circuits.from_paulis([]), "non-empty"),
+        "L = 0 from_diagonal": (lambda: circuits.from_diagonal(np.zeros((0, 4))), "L >= 1"),
+        "unknown ansatz": (lambda: ansatze.Ansatz("foo", 2, 3), "unknown ansatz"),
+        "unknown ansatz option": (lambda: ansatze.Ansatz("hea", 2, 3, {"colour": 1}), "unknown option"),
+        "malformed label": (lambda: circuits.from_paulis(["XQ", "ZZ"]), "malformed"),
+        "mixed label lengths": (lambda: circuits.from_paulis(["XY", "ZZZ"]), "same number of qubits"),
+        "identity generator": (lambda: circuits.from_paulis(["XY", "II"]), "identity"),
+        "scale = 0": (lambda: circuits.from_paulis(["XY"], scale=0.0), "scale"),
+        "scale = 0 ansatz": (lambda: ansatze.rpa(2, 5, scale=0), "scale"),
+        "nan scale": (lambda: circuits.from_paulis(["XY"], scale=float("nan")), "scale"),
+        "complex diagonal": (lambda: circuits.from_diagonal(np.ones((2, 4)) * 1j), "real"),
+        "diagonal dim": (lambda: circuits.from_diagonal(np.ones((2, 3))), "power of two"),
+        "param_index shape": (lambda: circuits.from_paulis(["XY", "ZZ"], param_index=[0]), "param_index"),
+        "param_index gap": (lambda: circuits.from_paulis(["XY", "ZZ"], param_index=[0, 2]), "every parameter"),
+        "no trainable layer": (lambda: circuits.from_paulis(["XY", "ZZ"], param_index=[-1, -1]), "no trainable"),
+        "bad seed": (lambda: ansatze.rpa(2, 3, seed=1.5), "seed"),
+        "bad paulis group": (lambda: ansatze.rpa(2, 3, paulis="abc"), "paulis"),
+        "bad frequency": (lambda: ansatze.reuploading(2, 1, frequency="mid"), "frequency"),
+        "hva one qubit": (lambda: ansatze.hva(1, 2), "n_qubits >= 2"),
+        "periodic generator shape": (lambda: ansatze.periodic(2, 2, generator=np.ones(3)), "generator"),
+        "zero qubits": (lambda: ansatze.hea(0, 2), "n_qubits"),
+    }
+
+
+BAD = _bad_inputs()
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_raises_helpful_value_error(case):
+    """Each malformed argument raises ValueError whose message names the problem."""
+    build, match = BAD[case]
+    with pytest.raises(ValueError, match=match):
+        build()

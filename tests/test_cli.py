@@ -1,0 +1,78 @@
+"""The qntk command line: JSON output, TOML configuration, and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+SMALL = ["--qubits", "2", "--layers", "4", "--samples", "8"]
+
+
+def qntk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qntk", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_kernel_json_has_the_documented_keys():
+    out = qntk("kernel", *SMALL, "--circuits", "2", "--target", "-1", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    for key in ("K_mean", "K_std", "K_sem", "mu_mean", "mu_std", "mu_sem", "lambda_mean", "zeta_mean", "n_samples"):
+        assert key in result
+    assert result["n_samples"] == 16
+    assert result["config"]["model"]["target"] == -1.0
+    assert result["K_mean"] > 0
+
+
+def test_toml_config_and_flag_override(tmp_path):
+    cfg = tmp_path / "model.toml"
+    cfg.write_text('samples = 6\nseed = 3\n[model]\nansatz = "hea"\nqubits = 2\nlayers = 1\nobservable = "ZI"\n')
+    out = qntk("kernel", "--config", str(cfg), "--observable", "XX", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["config"]["model"]["ansatz"] == "hea"
+    assert result["config"]["model"]["observable"] == "XX"
+    assert result["n_samples"] == 6 and result["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["kernel", "--ansatz", "foo"], "unknown ansatz"),
+        (["kernel", "--observable", "0.5*XQ"], "malformed"),
+        (["kernel", "--layers", "0"], "n_layers"),
+        (["kernel", "--qubits", "2", "--observable", "xxz:K=2"], "unknown parameter"),
+        (["kernel", "--qubits", "2", "--observable", "XXX"], "acts on 3 qubits"),
+        (["kernel", "--ansatz", "hea", "--circuits", "3"], "not random"),
+        (["kernel", "--config", "missing.toml"], "does not exist"),
+        (["bench", "--workload", "nope"], "unknown workload"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero_exit(args, words):
+    out = qntk(*args)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qntk: error:") and words in lines[0]
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_same_seed_same_numbers():
+    a = json.loads(qntk("kernel", *SMALL, "--seed", "5", "--json").stdout)
+    b = json.loads(qntk("kernel", *SMALL, "--seed", "5", "--json").stdout)
+    c = json.loads(qntk("kernel", *SMALL, "--seed", "6", "--json").stdout)
+    assert a["K_mean"] == b["K_mean"] and a["mu_mean"] == b["mu_mean"]
+    assert a["K_mean"] != c["K_mean"]
+
+
+def test_out_file_records_config_seed_and_versions(tmp_path):
+    path = tmp_path / "k.json"
+    out = qntk("kernel", *SMALL, "--out", str(path))
+    assert out.returncode == 0, out.stderr
+    saved = json.loads(path.read_text())
+    assert saved["seed"] == 0 and "jax" in saved["versions"] and saved["config"]["samples"] == 8
+
+
+def test_help_for_every_command():
+    for cmd in ([], ["kernel"], ["bench"]):
+        out = qntk(*cmd, "--help")
+        assert out.returncode == 0 and "Usage" in out.stdout
