@@ -50,14 +50,19 @@ def _gen(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
     return _bcast(phases, psi) * psi[jnp.bitwise_xor(k, layer["gen_x"])]
 
 
-def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False) -> jax.Array:
-    """``exp(-i s phi G) psi``, or its inverse; ``psi`` may carry extra trailing columns."""
+def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False, gen_psi=None) -> jax.Array:
+    """``exp(-i s phi G) psi``, or its inverse; ``psi`` may carry extra trailing columns.
+
+    ``gen_psi``, if given, is ``G psi`` already computed (Pauli generators only).
+    """
     angle = circuit.scale * layer["phi"]
     if inverse:
         angle = -angle
     if circuit.generator_kind == "diagonal":
         return _bcast(jnp.exp(-1j * angle * layer["gen_diag"]), psi) * psi
-    return jnp.cos(angle) * psi - 1j * jnp.sin(angle) * _gen(circuit, layer, psi)
+    if gen_psi is None:
+        gen_psi = _gen(circuit, layer, psi)
+    return jnp.cos(angle) * psi - 1j * jnp.sin(angle) * gen_psi
 
 
 def _gate(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
@@ -127,8 +132,9 @@ def expval_and_grad(circuit: Circuit, observable, phi: jax.Array, state: jax.Arr
 
     def backward(carry, layer):
         both = _gate_adjoint(circuit, layer, carry)  # columns [b_l, a_l]
-        g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], _gen(circuit, layer, both[:, 0])))
-        return _rotate(circuit, layer, both, inverse=True), g
+        gen_both = _gen(circuit, layer, both)
+        g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], gen_both[:, 0]))
+        return _rotate(circuit, layer, both, inverse=True, gen_psi=gen_both), g
 
     _, grad = lax.scan(backward, jnp.stack([psi, chi], axis=-1), xs, reverse=True)
     return value, grad
