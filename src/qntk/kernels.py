@@ -97,15 +97,19 @@ def _theta_grad(circuit: Circuit, grad_phi: jax.Array) -> jax.Array:
     return jnp.zeros(circuit.n_params, grad_phi.dtype).at[jnp.maximum(pidx, 0)].add(contrib)
 
 
+def _angles(circuit: Circuit, theta, state, features) -> jax.Array:
+    """Validated layer angles of one evaluation."""
+    check_theta(circuit, theta)
+    check_state(circuit, state)
+    return engine.layer_angles(circuit, theta, features)
+
+
 def residual_fn(circuit: Circuit, observable, target: float = 0.0):
     """``eps_fn(theta, state=None, features=None) -> eps`` (000 eq. (2))."""
     _check_observable(circuit, observable)
 
     def eps_fn(theta, state=None, features=None):
-        check_theta(circuit, theta)
-        check_state(circuit, state)
-        phi = engine.layer_angles(circuit, theta, features)
-        return engine.expval(circuit, observable, phi, state) - target
+        return engine.expval(circuit, observable, _angles(circuit, theta, state, features), state) - target
 
     return eps_fn
 
@@ -115,9 +119,7 @@ def grad_fn(circuit: Circuit, observable, target: float = 0.0):
     _check_observable(circuit, observable)
 
     def fn(theta, state=None, features=None):
-        check_theta(circuit, theta)
-        check_state(circuit, state)
-        phi = engine.layer_angles(circuit, theta, features)
+        phi = _angles(circuit, theta, state, features)
         value, g_phi = engine.expval_and_grad(circuit, observable, phi, state)
         return value - target, _theta_grad(circuit, g_phi)
 

@@ -237,26 +237,36 @@ def from_paulis(
         raise ValueError("all Pauli generators must act on the same number of qubits.")
     if any(p.x == 0 and p.z == 0 for p in strings):
         raise ValueError("a generator is the identity, which only adds a global phase: drop that layer.")
-    L = len(strings)
-    kind, w, w_perm, w_phase = _gates(L, 2**n, gates, check)
-    pidx, fidx, fscale, n_params, n_features = _layer_maps(L, param_index, feature_index, feature_scale)
+    generators = {
+        "gen_x": jnp.asarray([p.x for p in strings], jnp.int32),
+        "gen_z": jnp.asarray([p.z for p in strings], jnp.int32),
+        "gen_ny": jnp.asarray([p.n_y for p in strings], jnp.int32),
+    }
+    layer_maps = (param_index, feature_index, feature_scale)
+    return _assemble("pauli", generators, len(strings), n, gates, scale, w_in, layer_maps, check)
+
+
+def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, w_in, layer_maps, check) -> Circuit:
+    """Validates the parts common to every generator kind and builds the :class:`Circuit`."""
+    dim = 2**n_qubits
+    kind, w, w_perm, w_phase = _gates(n_layers, dim, gates, check)
+    pidx, fidx, fscale, n_params, n_features = _layer_maps(n_layers, *layer_maps)
+    fields = dict.fromkeys(("gen_x", "gen_z", "gen_ny", "gen_diag"))
+    fields.update(generators)
     return Circuit(
-        gen_x=jnp.asarray([p.x for p in strings], jnp.int32),
-        gen_z=jnp.asarray([p.z for p in strings], jnp.int32),
-        gen_ny=jnp.asarray([p.n_y for p in strings], jnp.int32),
-        gen_diag=None,
+        **fields,
         w=w,
         w_perm=w_perm,
         w_phase=w_phase,
-        w_in=None if w_in is None else jnp.asarray(check_unitary(w_in, "w_in", 2**n)),
+        w_in=None if w_in is None else jnp.asarray(check_unitary(w_in, "w_in", dim)),
         param_index=pidx,
         feature_index=fidx,
         feature_scale=fscale,
-        n_qubits=n,
+        n_qubits=n_qubits,
         n_params=n_params,
         n_features=n_features,
         scale=_check_scale(scale),
-        generator_kind="pauli",
+        generator_kind=generator_kind,
         gate_kind=kind,
     )
 
@@ -294,27 +304,8 @@ def from_diagonal(
     _check_qubits(n)
     if not np.all(np.isfinite(diag)):
         raise ValueError("diagonals contain NaN or infinite entries.")
-    kind, w, w_perm, w_phase = _gates(L, d, gates, check)
-    pidx, fidx, fscale, n_params, n_features = _layer_maps(L, param_index, feature_index, feature_scale)
-    return Circuit(
-        gen_x=None,
-        gen_z=None,
-        gen_ny=None,
-        gen_diag=jnp.asarray(diag, jnp.float64),
-        w=w,
-        w_perm=w_perm,
-        w_phase=w_phase,
-        w_in=None if w_in is None else jnp.asarray(check_unitary(w_in, "w_in", d)),
-        param_index=pidx,
-        feature_index=fidx,
-        feature_scale=fscale,
-        n_qubits=n,
-        n_params=n_params,
-        n_features=n_features,
-        scale=_check_scale(scale),
-        generator_kind="diagonal",
-        gate_kind=kind,
-    )
+    layer_maps = (param_index, feature_index, feature_scale)
+    return _assemble("diagonal", {"gen_diag": jnp.asarray(diag, jnp.float64)}, L, n, gates, scale, w_in, layer_maps, check)
 
 
 def from_hermitian(
