@@ -76,3 +76,17 @@ def test_help_for_every_command():
     for cmd in ([], ["kernel"], ["bench"]):
         out = qntk(*cmd, "--help")
         assert out.returncode == 0 and "Usage" in out.stdout
+
+
+def test_train_writes_netcdf_and_json_summary(tmp_path):
+    import xarray as xr
+
+    path = tmp_path / "run.nc"
+    out = qntk("train", "--qubits", "2", "--layers", "8", "--target", "-3", "--eta", "0.01", "--steps", "20",
+               "--samples", "3", "--json", "--out", str(path))
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["rows"][0]["step"] == 0 and summary["rows"][-1]["step"] == 20
+    assert summary["final_loss_mean"] < summary["rows"][0]["loss_mean"]
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds.eps.shape == (21, 1, 3, 1)

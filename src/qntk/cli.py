@@ -124,6 +124,62 @@ def _kernel_table(s: dict) -> Table:
     return table
 
 
+@app.command("train")
+@_expected_errors
+def train_cmd(
+    ansatz: Ansatz = None,
+    qubits: Qubits = None,
+    layers: Layers = None,
+    observable: ObservableOpt = None,
+    target: Target = None,
+    scale: Scale = None,
+    eta: Annotated[Optional[float], typer.Option(help="Learning rate.")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Gradient-descent steps.")] = None,
+    samples: Annotated[Optional[int], typer.Option(help="Initializations per circuit.")] = None,
+    circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits, angles, noise).")] = None,
+    loss: Annotated[Optional[str], typer.Option(help="quadratic ((<O> - O_0)^2 / 2) or linear (<O>).")] = None,
+    sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise per step (001 eq. 28).")] = None,
+    shots: Annotated[Optional[int], typer.Option(help="Measurements per expectation value (default: exact).")] = None,
+    record_mu: Annotated[Optional[bool], typer.Option("--record-mu", help="Also record mu(t).")] = None,
+    snapshot_every: Annotated[Optional[int], typer.Option(help="Steps between theta snapshots and checkpoints.")] = None,
+    checkpoint: Annotated[
+        Optional[Path], typer.Option(help="Checkpoint file: saved during the run, resumed from if present.")
+    ] = None,
+    config: ConfigFile = None,
+    as_json: Json = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the run (xarray Dataset) to this NetCDF file.")] = None,
+) -> None:
+    """Gradient descent on an ensemble of initializations, recording eps(t), K(t) and the loss.
+
+    Example: qntk train --qubits 2 --layers 64 --observable xxz:J=2 --target -5 --eta 1e-3 --steps 1000 --samples 50 --out run.nc
+    """
+    from . import train as _train
+
+    defaults = {**_config.ModelConfig().to_dict(), **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
+    flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
+                 eta=eta, steps=steps, samples=samples, circuits=circuits, seed=seed, loss=loss, sigma=sigma,
+                 shots=shots, record_mu=record_mu, snapshot_every=snapshot_every)
+    values = _config.merge(defaults, _config.load_toml(config) if config else {}, flags)
+    model, run_settings = _config.split_model(values)
+    cfg = _train.TrainConfig(model, **run_settings)
+    ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
+    if out is not None:
+        _train.save(ds, out)
+    summary = _train.summarize(ds)
+    table = Table(title=f"qntk train: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} eta={cfg.eta}")
+    for col in ("step", "mean eps", "mean |eps|", "mean K", "mean loss"):
+        table.add_column(col, justify="right")
+    for row in summary["rows"]:
+        table.add_row(*(f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in ("step", "eps_mean", "abs_eps_mean", "K_mean", "loss_mean")))
+    _emit(summary, as_json, None, table)
+    if out is not None and not as_json:
+        Console().print(f"wrote {out}")
+
+
+_TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu", "snapshot_every")
+
+
 @app.command()
 @_expected_errors
 def bench(

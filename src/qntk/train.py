@@ -1,0 +1,351 @@
+"""Gradient-descent simulator on ensembles of initializations and random circuits.
+
+Losses (``loss=``):
+
+* ``"quadratic"``: ``L = eps^2 / 2`` with ``eps = <O> - O_0`` (000 eq. (2)); update
+  ``theta <- theta - eta eps g`` (000 eq. (4));
+* ``"supervised"``: ``L = sum_a eps_a^2 / 2`` over a data set (000 eq. (3)); update
+  ``theta <- theta - eta sum_a eps_a g_a``;
+* ``"linear"``: ``L = <O>`` (004 eqs. (22)-(25)); update ``theta <- theta - eta g``.
+
+Noise: Gaussian angle noise ``theta <- theta + N(0, sigma^2)`` per parameter and step (001 eq. (28));
+finite-shot noise, where the measured residuals and gradients carry independent Gaussian errors of
+variance ``Var(O)/shots`` and ``2 s^2 Var(O)/shots`` (two-term parameter shift), ``Var(O)`` taken
+exactly at the current angles.
+
+Every run records eps(t), the QNTK K(t) (the matrix over data points for the supervised loss),
+the loss, on request mu(t) (single-output losses), and snapshots of theta(t), in an xarray Dataset
+with dims ``step, circuit, sample, data, param``; its attributes hold the config, the seed and the
+package versions. Runs are deterministic for a seed, show a progress bar, and checkpoint after every
+chunk of steps so that an interrupted run resumes where it stopped (:func:`run` with
+``checkpoint=``).
+
+Example:
+    >>> from qntk.config import ModelConfig
+    >>> cfg = TrainConfig(ModelConfig("rpa", 2, 16, "xxz:J=2", target=-3.0), eta=0.05, steps=20, samples=4)
+    >>> ds = run(cfg, progress=False)
+    >>> ds.eps.dims, ds.eps.shape
+    (('step', 'circuit', 'sample', 'data'), (21, 1, 4, 1))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import kernels
+from ._provenance import versions
+from .config import ModelConfig
+from .experiments.kernel_stats import circuit_seeds
+from .models.states import Dataset
+
+LOSSES = ("quadratic", "supervised", "linear")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run (validated when built).
+
+    Attributes:
+        model: the QNN model (its ``target`` is ``O_0`` of the quadratic loss).
+        eta: learning rate.
+        steps: gradient-descent steps.
+        samples: initializations per circuit (angles uniform in ``[0, 2 pi)``).
+        circuits: random circuits drawn from the ansatz.
+        seed: master seed of circuits, initial angles and noise.
+        loss: one of :data:`LOSSES`.
+        sigma: standard deviation of the Gaussian angle noise per step (001 eq. (28)).
+        shots: measurements per expectation value (``None``: exact expectation values).
+        record_mu: also record mu(t) (single-output losses; about doubles the cost).
+        snapshot_every: steps between recorded theta snapshots and checkpoints.
+        data: the data set of the supervised loss.
+    """
+
+    model: ModelConfig
+    eta: float = 1e-3
+    steps: int = 100
+    samples: int = 10
+    circuits: int = 1
+    seed: int = 0
+    loss: str = "quadratic"
+    sigma: float = 0.0
+    shots: int | None = None
+    record_mu: bool = False
+    snapshot_every: int = 100
+    data: Dataset | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}.")
+        if not (isinstance(self.eta, (int, float)) and math.isfinite(self.eta) and self.eta > 0):
+            raise ValueError(f"eta must be a positive finite learning rate, got {self.eta!r}.")
+        for name in ("steps", "samples", "circuits", "snapshot_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma >= 0):
+            raise ValueError(f"sigma (angle noise) must be a finite number >= 0, got {self.sigma!r}.")
+        if self.shots is not None and (isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1):
+            raise ValueError(f"shots must be a positive integer or None (exact), got {self.shots!r}.")
+        if (self.loss == "supervised") != (self.data is not None):
+            raise ValueError("the supervised loss needs a data set (data=...), and only it takes one.")
+        if self.record_mu and self.loss == "supervised":
+            raise ValueError("record_mu is defined for single-output losses: use loss='quadratic' or 'linear'.")
+        if self.circuits > 1 and not self.model.ansatz_obj().is_random:
+            raise ValueError(f"circuits={self.circuits} but the {self.model.ansatz!r} ansatz is not random: use circuits=1.")
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("model", "data")}
+        out["model"] = self.model.to_dict()
+        out["data"] = None if self.data is None else {"name": self.data.name, "n_samples": len(self.data)}
+        return out
+
+
+def _data_arrays(config: TrainConfig):
+    """States, features and labels of the loss: one pseudo data point for single-output losses."""
+    if config.data is None:
+        target = config.model.target if config.loss == "quadratic" else 0.0
+        return None, None, jnp.asarray([target])
+    d = config.data
+    states = None if d.states is None else jnp.asarray(d.states)
+    features = None if d.features is None else jnp.asarray(d.features)
+    return states, features, jnp.asarray(d.labels)
+
+
+def _make_chunk(config: TrainConfig):
+    """A jitted function advancing all samples of one circuit by ``n`` steps (static)."""
+    linear = config.loss == "linear"
+
+    def one_step(circuit, observable, data, theta, key):
+        states, features, labels = data
+        grad = kernels.grad_fn(circuit, observable)
+        values, jac = _per_data(lambda s, f: grad(theta, s, f), states, features)
+        eps = values - labels
+        kmat = jac @ jac.T
+        k_noise, k_theta = jax.random.split(key)
+        if config.shots is not None:
+            var = _per_data(lambda s, f: _variance(circuit, observable, theta, s, f), states, features)
+            k1, k2 = jax.random.split(k_noise)
+            eps_hat = eps + jnp.sqrt(var / config.shots) * jax.random.normal(k1, eps.shape)
+            jac_hat = jac + jnp.sqrt(2 * circuit.scale**2 * var[:, None] / config.shots) * jax.random.normal(k2, jac.shape)
+        else:
+            eps_hat, jac_hat = eps, jac
+        update = jac_hat[0] if linear else jac_hat.T @ eps_hat
+        new_theta = theta - config.eta * update + config.sigma * jax.random.normal(k_theta, theta.shape)
+        loss = values[0] if linear else 0.5 * jnp.sum(eps**2)
+        out = {"eps": eps, "K": kmat, "loss": loss}
+        if config.record_mu:
+            eps_fn = kernels.residual_fn(circuit, observable)
+            out["mu"] = kernels.directional_second_derivative(eps_fn, theta, jac[0], states, features)
+        return new_theta, out
+
+    def chunk(circuit, observable, data, thetas, key, start, n):
+        def body(thetas, t):
+            keys = jax.random.split(jax.random.fold_in(key, t), thetas.shape[0])
+            new, out = jax.vmap(lambda th, k: one_step(circuit, observable, data, th, k))(thetas, keys)
+            return new, out
+
+        return jax.lax.scan(body, thetas, start + jnp.arange(n))
+
+    return jax.jit(chunk, static_argnames=("n",))
+
+
+def _per_data(fn, states, features):
+    """``fn(state, features)`` for every data point, with a leading data axis (one point if no data)."""
+    if states is None and features is None:
+        return jax.tree.map(lambda x: x[None], fn(None, None))
+    ax = (None if states is None else 0, None if features is None else 0)
+    return jax.vmap(fn, in_axes=ax)(states, features)
+
+
+def _variance(circuit, observable, theta, state, features):
+    from ._sim import engine
+
+    psi = engine.evolve(circuit, engine.layer_angles(circuit, theta, features), state)
+    o_psi = observable.apply(psi)
+    mean = jnp.real(jnp.vdot(psi, o_psi))
+    return jnp.maximum(jnp.real(jnp.vdot(o_psi, o_psi)) - mean**2, 0.0)
+
+
+def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | None = None):
+    """Runs the ensemble; returns an ``xarray.Dataset`` (see the module docstring).
+
+    Args:
+        config: the run settings.
+        progress: show a progress bar on stderr.
+        checkpoint: a file to save the state to after every ``snapshot_every`` steps; if it holds a
+            checkpoint of the same config, the run resumes from it. It is removed when the run ends.
+    """
+    import xarray as xr
+    from rich.progress import Progress
+
+    model = config.model
+    ansatz, observable = model.ansatz_obj(), model.observable_obj()
+    data = _data_arrays(config)
+    chunk_fn = _make_chunk(config)
+    seeds = circuit_seeds(config.seed, config.circuits)
+    k_init, k_noise = jax.random.split(jax.random.key(config.seed))
+    n_params = ansatz.circuit(seed=seeds[0]).n_params
+    state = _load_checkpoint(checkpoint, config)
+    if state is None:
+        thetas = np.stack(
+            [
+                np.asarray(jax.random.uniform(jax.random.fold_in(k_init, i), (config.samples, n_params), maxval=2 * np.pi))
+                for i in range(config.circuits)
+            ]
+        )
+        state = {"done": 0, "thetas": thetas, "records": {}, "snapshots": [thetas.copy()], "snapshot_steps": [0]}
+    bounds = list(range(0, config.steps, config.snapshot_every)) + [config.steps]
+    with Progress(transient=True, disable=not progress) as bar:
+        task = bar.add_task("training", total=config.steps, completed=state["done"])
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if hi <= state["done"]:
+                continue
+            new_thetas, outs = [], []
+            for i, cseed in enumerate(seeds):
+                circuit = ansatz.circuit(seed=cseed)
+                key = jax.random.fold_in(k_noise, i)
+                th, out = chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]), key, lo, n=hi - lo)
+                new_thetas.append(np.asarray(th))
+                outs.append(jax.tree.map(np.asarray, out))
+            for name in outs[0]:
+                block = np.stack([o[name] for o in outs], axis=1)  # (steps, circuit, sample, ...)
+                state["records"][name] = np.concatenate([state["records"][name], block]) if name in state["records"] else block
+            state["thetas"] = np.stack(new_thetas)
+            state["snapshots"].append(state["thetas"].copy())
+            state["snapshot_steps"].append(hi)
+            state["done"] = hi
+            _save_checkpoint(checkpoint, config, state)
+            bar.update(task, completed=hi)
+    # The quantities at the final angles: recorded before any update, so noise does not enter them.
+    finals = [
+        jax.tree.map(np.asarray, chunk_fn(ansatz.circuit(seed=s), observable, data, jnp.asarray(state["thetas"][i]),
+                                          k_noise, config.steps, n=1)[1])
+        for i, s in enumerate(seeds)
+    ]
+    records = {
+        name: np.concatenate([state["records"][name], np.stack([f[name] for f in finals], axis=1)])
+        for name in state["records"]
+    }
+    ds = _to_dataset(xr, config, records, state, seeds)
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
+    return ds
+
+
+def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list[int]):
+    dims = ("step", "circuit", "sample")
+    variables = {
+        "eps": (dims + ("data",), records["eps"]),
+        "K": (dims + ("data", "data_b"), records["K"]),
+        "loss": (dims, records["loss"]),
+        "theta": (("snapshot", "circuit", "sample", "param"), np.stack(state["snapshots"])),
+    }
+    if "mu" in records:
+        variables["mu"] = (dims, records["mu"])
+    ds = xr.Dataset(
+        variables,
+        coords={
+            "step": np.arange(config.steps + 1),
+            "snapshot_step": ("snapshot", np.asarray(state["snapshot_steps"])),
+            "circuit_seed": ("circuit", np.asarray(seeds)),
+        },
+    )
+    ds.attrs.update(
+        config=json.dumps(config.to_dict(), sort_keys=True),
+        seed=config.seed,
+        versions=json.dumps(versions(), sort_keys=True),
+        description="qntk gradient-descent run: eps(t), K(t), loss(t) and theta snapshots",
+    )
+    return ds
+
+
+def summarize(ds, n_rows: int = 6) -> dict:
+    """A JSON-ready summary: ensemble means of eps, |eps|, K (trace over data) and the loss at a few steps."""
+    steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
+    eps = ds.eps.values
+    k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
+    rows = [
+        {
+            "step": int(t),
+            "eps_mean": float(eps[t].mean()),
+            "abs_eps_mean": float(np.abs(eps[t]).mean()),
+            "K_mean": float(k_trace[t].mean()),
+            "loss_mean": float(ds.loss.values[t].mean()),
+        }
+        for t in steps
+    ]
+    return {
+        "rows": rows,
+        "final_loss_mean": rows[-1]["loss_mean"],
+        "final_abs_eps_mean": rows[-1]["abs_eps_mean"],
+        "n_samples": int(ds.sizes["circuit"] * ds.sizes["sample"]),
+        "config": json.loads(ds.attrs["config"]),
+        "seed": int(ds.attrs["seed"]),
+        "versions": json.loads(ds.attrs["versions"]),
+    }
+
+
+def save(ds, path: str | Path) -> Path:
+    """Writes the run to NetCDF atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _config_key(config: TrainConfig) -> str:
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def _save_checkpoint(path, config: TrainConfig, state: dict) -> None:
+    if path is None:
+        return
+    import io
+
+    buf = io.BytesIO()
+    arrays = {f"rec_{k}": v for k, v in state["records"].items()}
+    np.savez(
+        buf,
+        config=np.asarray(_config_key(config)),
+        done=state["done"],
+        thetas=state["thetas"],
+        snapshots=np.stack(state["snapshots"]),
+        snapshot_steps=np.asarray(state["snapshot_steps"]),
+        **arrays,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path, config: TrainConfig):
+    if path is None or not Path(path).is_file():
+        return None
+    with np.load(path) as f:
+        if str(f["config"]) != _config_key(config):
+            raise ValueError(
+                f"checkpoint {str(path)!r} belongs to a different configuration: remove it or pass another path."
+            )
+        return {
+            "done": int(f["done"]),
+            "thetas": f["thetas"],
+            "snapshots": list(f["snapshots"]),
+            "snapshot_steps": [int(s) for s in f["snapshot_steps"]],
+            "records": {k[4:]: f[k] for k in f.files if k.startswith("rec_")},
+        }

@@ -1,0 +1,109 @@
+"""The training simulator: frozen-kernel dynamics, determinism, checkpoint/resume, NetCDF output."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from qntk import train
+from qntk.config import ModelConfig
+from qntk.models import states
+
+MODEL = ModelConfig("rpa", 2, 16, "xxz:J=2", target=-3.0)
+
+
+def small(**kw):
+    base = dict(model=MODEL, eta=0.02, steps=30, samples=3, snapshot_every=10)
+    base.update(kw)
+    return train.TrainConfig(**base)
+
+
+def test_first_order_step_matches_qntk():
+    """eps(t+1) - eps(t) = -eta K eps + O(eta^2) (000 eq. (5)): the remainder shrinks as eta^2."""
+    residuals = []
+    for eta in (1e-3, 1e-4):
+        ds = train.run(small(eta=eta, steps=1), progress=False)
+        eps, k = ds.eps.isel(data=0).values, ds.K.isel(data=0, data_b=0).values
+        residuals.append(np.max(np.abs(eps[1] - eps[0] * (1 - eta * k[0]))))
+    assert residuals[0] / residuals[1] == pytest.approx(100.0, rel=0.05)
+
+
+def test_mu_is_the_second_order_term():
+    """eps(t+1) - eps(t) = -eta K eps + eta^2 eps^2 mu / 2 + O(eta^3) (000 eq. (13))."""
+    eta = 1e-3
+    ds = train.run(small(eta=eta, steps=1, record_mu=True), progress=False)
+    eps, k, mu = ds.eps.isel(data=0).values, ds.K.isel(data=0, data_b=0).values, ds.mu.values
+    second = eps[0] * (1 - eta * k[0]) + 0.5 * eta**2 * eps[0] ** 2 * mu[0]
+    first = eps[0] * (1 - eta * k[0])
+    assert np.max(np.abs(eps[1] - second)) < 0.05 * np.max(np.abs(eps[1] - first))
+
+
+def test_deterministic_and_noise_changes_the_run():
+    a = train.run(small(sigma=1e-2, shots=50), progress=False)
+    b = train.run(small(sigma=1e-2, shots=50), progress=False)
+    c = train.run(small(sigma=1e-2, shots=50, seed=1), progress=False)
+    clean = train.run(small(), progress=False)
+    np.testing.assert_array_equal(a.eps.values, b.eps.values)
+    assert not np.allclose(a.eps.values, c.eps.values)
+    assert not np.allclose(a.eps.values[-1], clean.eps.values[-1])
+    np.testing.assert_array_equal(a.eps.values[0], clean.eps.values[0])
+
+
+def test_checkpoint_resume_gives_the_same_run(tmp_path, monkeypatch):
+    cfg = small(sigma=1e-3)
+    path = tmp_path / "ckpt.npz"
+    saves = []
+    original = train._save_checkpoint
+
+    def interrupted(p, c, state):
+        original(p, c, state)
+        saves.append(state["done"])
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "_save_checkpoint", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.run(cfg, progress=False, checkpoint=path)
+    monkeypatch.setattr(train, "_save_checkpoint", original)
+    assert path.is_file() and saves == [10, 20]
+    resumed = train.run(cfg, progress=False, checkpoint=path)
+    straight = train.run(cfg, progress=False)
+    np.testing.assert_array_equal(resumed.eps.values, straight.eps.values)
+    np.testing.assert_array_equal(resumed.theta.values, straight.theta.values)
+    assert not path.exists()
+    with pytest.raises(ValueError, match="different configuration"):
+        train._save_checkpoint(path, cfg, {"done": 0, "thetas": np.zeros(1), "snapshots": [np.zeros(1)],
+                                           "snapshot_steps": [0], "records": {}})
+        train.run(small(eta=0.5), progress=False, checkpoint=path)
+
+
+def test_netcdf_round_trip_keeps_config_seed_versions(tmp_path):
+    ds = train.run(small(), progress=False)
+    path = train.save(ds, tmp_path / "run.nc")
+    back = xr.open_dataset(path, engine="h5netcdf")
+    np.testing.assert_array_equal(back.eps.values, ds.eps.values)
+    assert json.loads(back.attrs["config"])["eta"] == 0.02 and back.attrs["seed"] == 0
+    assert "jax" in json.loads(back.attrs["versions"])
+    back.close()
+
+
+def test_supervised_and_linear_losses():
+    data = states.orthogonal_classification(2, 2, seed=0)
+    ds = train.run(small(loss="supervised", data=data, model=ModelConfig("rpa", 2, 16, "ZI")), progress=False)
+    assert ds.eps.shape == (31, 1, 3, 2) and ds.K.shape == (31, 1, 3, 2, 2)
+    kmat = ds.K.values[0, 0, 0]
+    assert np.allclose(kmat, kmat.T) and np.linalg.eigvalsh(kmat).min() > -1e-12
+    assert np.all(ds.loss.values[-1] < ds.loss.values[0])
+    lin = train.run(small(loss="linear"), progress=False)
+    assert np.all(lin.loss.values[-1] < lin.loss.values[0])
+
+
+@pytest.mark.parametrize(
+    "kw, words",
+    [({"eta": 0.0}, "eta"), ({"steps": 0}, "steps"), ({"loss": "hinge"}, "unknown loss"), ({"sigma": -1.0}, "sigma"),
+     ({"shots": 0}, "shots"), ({"loss": "supervised"}, "data set"), ({"circuits": 0}, "circuits")],
+)
+def test_bad_config(kw, words):
+    with pytest.raises(ValueError, match=words):
+        small(**kw)
