@@ -1,0 +1,111 @@
+"""Lazy-training (frozen-QNTK) theory of 000 and 001: dynamics, precision, concentration, noise.
+
+All functions are closed forms in the kernel quantities; they take the QNTK ``K`` (empirical or the
+Haar mean of :mod:`qntk.theory.haar`) and do not care which convention produced it. NumPy in,
+NumPy out (they also trace under JAX).
+
+Example:
+    >>> round(float(frozen_residual(1.0, eta=0.01, qntk=10.0, t=10)), 6)
+    0.348678
+    >>> round(float(noise_plateau_eps2(eta=0.01, qntk=10.0, sigma=1e-3)), 8)
+    5.263e-05
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: A concentration ratio below this is reported as "satisfied", below 1 as "marginal".
+CONCENTRATION_OK = 0.1
+
+
+def frozen_residual(eps0, eta, qntk, t):
+    """``eps(t) = (1 - eta K)^t eps(0)`` for a frozen QNTK (000 eq. (7), 001 eq. (19))."""
+    return (1.0 - eta * np.asarray(qntk)) ** np.asarray(t) * eps0
+
+
+def frozen_residual_exp(eps0, eta, qntk, t):
+    """``eps(t) = exp(-gamma t) eps(0)`` with ``gamma = eta K`` (000 eqs. (10)-(11)), the small-eta form."""
+    return np.exp(-decay_rate(eta, qntk) * np.asarray(t)) * eps0
+
+
+def decay_rate(eta, qntk):
+    """``gamma = eta K`` (000 eq. (11))."""
+    return eta * np.asarray(qntk)
+
+
+def overparametrization_threshold(eta, qntk_per_layer):
+    """``L*`` at which ``gamma = eta K = 1`` when ``K = L k`` grows linearly in the depth (000 eq. (11)
+    and the text after it: a QNN is over-parametrized when ``gamma = O(1)``)."""
+    return 1.0 / (eta * np.asarray(qntk_per_layer))
+
+
+def steps_to_precision(eps_r, eta, qntk):
+    """Steps ``T`` for the relative error ``eps(T)/eps(0) = eps_r``: ``T = log(1/eps_r) / (-log(1 - eta K))``
+    (001 eq. (26); its small-``eta K`` form ``log(1/eps_r) / (eta K)`` is 001 eq. (27) with eq. (22)).
+
+    Raises:
+        ValueError: if ``eps_r`` is not in (0, 1) or ``eta K`` not in (0, 2) (the iteration does not
+            converge there).
+    """
+    eps_r = np.asarray(eps_r, dtype=float)
+    rate = decay_rate(eta, qntk)
+    if np.any((eps_r <= 0) | (eps_r >= 1)):
+        raise ValueError(f"precision eps_r must be in (0, 1), got {eps_r}.")
+    if np.any((rate <= 0) | (rate >= 2)):
+        raise ValueError(f"eta K = {rate} is outside (0, 2): gradient descent does not converge; lower eta.")
+    return np.log(1.0 / eps_r) / -np.log(np.abs(1.0 - rate))
+
+
+def concentration(dqntk_std, qntk_mean, qntk_std, eta, eps0) -> dict:
+    """The concentration conditions of 000 eq. (16) and 001 eqs. (52)-(53), as numbers with verdicts.
+
+    * ``dK_over_K = Delta K / K̄ << 1`` (the kernel is frozen at its mean);
+    * ``second_order = eta |eps(0)| Delta mu / (2 K̄) << 1`` (the second-order term
+      ``eta^2 eps^2 mu / 2`` of 000 eq. (13) is small against the first ``eta K eps``).
+    """
+    ratios = {
+        "dK_over_K": float(np.asarray(qntk_std) / np.asarray(qntk_mean)),
+        "second_order": float(eta * np.abs(eps0) * np.asarray(dqntk_std) / (2.0 * np.asarray(qntk_mean))),
+    }
+    out = dict(ratios)
+    for name, value in ratios.items():
+        out[f"{name}_verdict"] = "satisfied" if value < CONCENTRATION_OK else ("marginal" if value < 1 else "violated")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian angle noise, 001 sec. 4 and App. D
+
+
+def noise_plateau_eps2(eta, qntk, sigma):
+    """Late-time mean ``eps^2 = sigma^2 / (eta (2 - eta K))`` (001 eqs. (31), (66))."""
+    return sigma**2 / (eta * (2.0 - eta * np.asarray(qntk)))
+
+
+def noisy_eps2(eps0, eta, qntk, sigma, t):
+    """Mean ``eps^2(t)`` under angle noise ``N(0, sigma^2)`` per parameter and step (001 eqs. (30), (65))."""
+    a2t = (1.0 - eta * np.asarray(qntk)) ** (2 * np.asarray(t))
+    plateau = noise_plateau_eps2(eta, qntk, sigma)
+    return a2t * (np.asarray(eps0) ** 2 - plateau) + plateau
+
+
+def noise_time(eps0, eta, qntk, sigma):
+    """``T_noise``, when the noise part of eps equals the decaying part (001 eqs. (67)-(68)), and
+    ``eps(T_noise) = 2 sigma |eps(0)| / sqrt(eps(0)^2 (2 eta - eta^2 K) + sigma^2)``.
+
+    001 eq. (68) prints ``2 sigma^2`` in the second expression; solving eq. (67) gives ``2 sigma``
+    (see docs/conventions.md).
+    """
+    k = np.asarray(qntk)
+    denom = np.sqrt(np.asarray(eps0) ** 2 * (2 * eta - eta**2 * k) + sigma**2)
+    t_noise = np.log(sigma / denom) / np.log(1.0 - eta * k)
+    return t_noise, 2.0 * sigma * np.abs(eps0) / denom
+
+
+def noise_final_abs_eps(eta, qntk, sigma):
+    """Late-time mean ``|eps| = sqrt(2/pi) sigma / sqrt(2 eta - eta^2 K)`` (001 eq. (69)) and the
+    standard deviation of ``|eps|``, ``sqrt(1 - 2/pi) sigma / sqrt(2 eta - eta^2 K)`` (the late-time
+    eps is Gaussian with mean 0, 001 eq. (64))."""
+    sd = np.sqrt(noise_plateau_eps2(eta, qntk, sigma))
+    return np.sqrt(2.0 / np.pi) * sd, np.sqrt(1.0 - 2.0 / np.pi) * sd

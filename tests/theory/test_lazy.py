@@ -1,0 +1,74 @@
+"""Lazy-training theory (000, 001) against QNN simulations and its own defining identities."""
+
+import numpy as np
+import pytest
+
+from qntk import train
+from qntk.config import ModelConfig
+from qntk.theory import lazy
+
+N_SE = 4.0  # agreement within this many standard errors computed from the sample
+
+
+@pytest.fixture(scope="module")
+def noisy_run():
+    """200 noisy trainings of a 2-qubit RPA converged to a target inside the spectrum."""
+    eta, sigma = 0.01, 1e-3
+    cfg = train.TrainConfig(
+        ModelConfig("rpa", 2, 16, "xxz:J=2", target=-3.0), eta=eta, steps=600, samples=200, sigma=sigma, snapshot_every=600
+    )
+    ds = train.run(cfg, progress=False)
+    return eta, sigma, ds.eps.isel(data=0, circuit=0).values, ds.K.isel(data=0, data_b=0, circuit=0).values
+
+
+def test_noise_plateau_matches_simulation(noisy_run):
+    """001 eq. (31): late-time mean eps^2 = sigma^2 / (eta (2 - eta K)), per sample with its late K."""
+    eta, sigma, eps, k = noisy_run
+    late = slice(400, None)
+    ratio = (eps[late] ** 2).mean(axis=0) / lazy.noise_plateau_eps2(eta, k[late].mean(axis=0), sigma)
+    sem = ratio.std(ddof=1) / np.sqrt(ratio.size)
+    assert abs(ratio.mean() - 1.0) < N_SE * sem, (ratio.mean(), sem)
+
+
+def test_final_mean_abs_eps_matches_simulation(noisy_run):
+    """001 eq. (69): mean |eps| = sqrt(2/pi) sigma / sqrt(2 eta - eta^2 K) at late times."""
+    eta, sigma, eps, k = noisy_run
+    mean_abs, sd_abs = lazy.noise_final_abs_eps(eta, k[-1], sigma)
+    ratio = np.abs(eps[-1]) / mean_abs
+    sem = ratio.std(ddof=1) / np.sqrt(ratio.size)
+    assert abs(ratio.mean() - 1.0) < N_SE * sem
+    # The spread of |eps| over samples: its ratio to the predicted sd, estimated from the sample.
+    z = eps[-1] / np.sqrt(lazy.noise_plateau_eps2(eta, k[-1], sigma))
+    assert np.std(np.abs(z), ddof=1) == pytest.approx(np.sqrt(1 - 2 / np.pi), rel=0.2)
+
+
+def test_noisy_eps2_limits_and_noise_time_identity():
+    eps0, eta, k, sigma = 2.0, 0.01, 30.0, 1e-3
+    assert lazy.noisy_eps2(eps0, eta, k, sigma, 0) == pytest.approx(eps0**2)
+    assert lazy.noisy_eps2(eps0, eta, k, sigma, 10_000) == pytest.approx(lazy.noise_plateau_eps2(eta, k, sigma))
+    t_noise, eps_at = lazy.noise_time(eps0, eta, k, sigma)
+    a = 1 - eta * k
+    lhs = a**t_noise * eps0
+    rhs = sigma * np.sqrt((1 - a ** (2 * t_noise)) / (eta * (2 - eta * k)))
+    assert lhs == pytest.approx(rhs, rel=1e-12)  # 001 eq. (67) holds at T_noise
+    assert eps_at == pytest.approx(2 * lhs, rel=1e-12)
+
+
+def test_frozen_forms_and_precision():
+    eta, k = 1e-3, 50.0
+    t = lazy.steps_to_precision(1e-3, eta, k)
+    assert lazy.frozen_residual(1.0, eta, k, t) == pytest.approx(1e-3, rel=1e-12)
+    assert lazy.frozen_residual_exp(1.0, eta, k, 100) == pytest.approx(np.exp(-eta * k * 100))
+    assert lazy.overparametrization_threshold(eta, 2.5) == pytest.approx(400.0)
+    with pytest.raises(ValueError, match="eps_r"):
+        lazy.steps_to_precision(2.0, eta, k)
+    with pytest.raises(ValueError, match="does not converge"):
+        lazy.steps_to_precision(0.1, 1.0, k)
+
+
+def test_concentration_verdicts():
+    out = lazy.concentration(dqntk_std=10.0, qntk_mean=100.0, qntk_std=5.0, eta=1e-3, eps0=2.0)
+    assert out["dK_over_K"] == pytest.approx(0.05) and out["dK_over_K_verdict"] == "satisfied"
+    assert out["second_order"] == pytest.approx(1e-4)
+    assert lazy.concentration(1.0, 1.0, 0.5, 1.0, 1.0)["dK_over_K_verdict"] == "marginal"
+    assert lazy.concentration(1.0, 1.0, 2.0, 1.0, 1.0)["dK_over_K_verdict"] == "violated"
