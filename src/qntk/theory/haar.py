@@ -58,7 +58,12 @@ Heisenberg picture of the rest of the circuit (``W_l`` included), and for ``l1 <
   Haar conjugates of ``O`` and ``G``). Pairs of layers are correlated, which adds an ``L (L - 1)``
   covariance to ``Var K``.
 
-Every second-order quantity that needs two layers at once (``mu``) uses the chain model's pair law.
+Every quantity that needs several layers at once (``mu``, ``mu^2``) uses the chain model's law.
+
+Public functions: :func:`weingarten_matrix`, :func:`cycle_trace`, :func:`haar_moment`,
+:func:`haar_state_moment`, :class:`TracePoly` / :class:`OpPoly`; :func:`mean_qntk`, :func:`var_qntk`,
+:func:`gradient_moments`, :func:`mean_dqntk`, :func:`mean_dqntk_sq`, :func:`mean_eps`,
+:func:`mean_eps_sq`.
 """
 
 from __future__ import annotations
@@ -120,7 +125,9 @@ def cycles(p: Perm) -> list[tuple[int, ...]]:
 def _check_perm(perm, k: int) -> Perm:
     p = tuple(int(a) for a in perm)
     if sorted(p) != list(range(k)):
-        raise ValueError(f"perm={perm!r} is not a permutation of 0..{k - 1}: pass a tuple with each of 0..{k - 1} once.")
+        raise ValueError(
+            f"perm={perm!r} is not a permutation of 0..{k - 1}: pass a tuple with each of 0..{k - 1} once."
+        )
     return p
 
 
@@ -276,8 +283,8 @@ def haar_moment(a_ops: Sequence[np.ndarray], b_ops: Sequence[np.ndarray], perm: 
 
     Example:
         >>> z = np.diag([1.0, -1.0])
-        >>> round(haar_moment([z, z], [z, z], (1, 0)).real, 12)  # E tr(Z U Z U^dag Z U Z U^dag) at d = 2
-        0.666666666667
+        >>> round(haar_moment([z, z], [z, z], (1, 0)).real, 12)  # E tr(Z U Z U^dag Z U Z U^dag) = -2/3 at d = 2
+        -0.666666666667
     """
     a, b = _as_square_list("a_ops", a_ops), _as_square_list("b_ops", b_ops)
     if len(a) != len(b) or a[0].shape != b[0].shape:
@@ -329,6 +336,7 @@ def _word(text: str | Iterable[str]) -> Word:
     return tuple(text.split()) if isinstance(text, str) else tuple(text)
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def _canonical(word: Word) -> Word:
     """The lexicographically smallest cyclic rotation (traces are cyclic)."""
     n = len(word)
@@ -448,18 +456,20 @@ class TracePoly:
         if self.dim != other.dim:
             raise ValueError(f"cannot combine trace polynomials of dimensions {self.dim} and {other.dim}.")
 
-    def haar_unitary(self, name: str) -> TracePoly:
+    def haar_unitary(self, name: str, *, fast: bool = True) -> TracePoly:
         """Exact average over a Haar-random unitary ``name`` (its adjoint is ``name + DAGGER``).
 
         Each monomial is re-wired by the Weingarten sum (``docs/theory-haar.md``): a monomial with
         ``k`` letters ``V`` and ``k`` letters ``V^dagger`` (after cancelling adjacent ``V V^dagger``)
-        gives ``(k!)^2`` products of traces; unequal counts give zero.
+        gives ``(k!)^2`` products of traces; unequal counts give zero. ``fast=True`` uses the factorized
+        sum when every word is made of blocks ``V X V^dagger``; ``fast=False`` forces the plain sum
+        (for cross-checks).
         """
         dag = adjoint_letter(name)
         terms: dict[Monomial, complex] = {}
         for mono, coef in self.terms.items():
             words = [_cancel_pairs(w, name, dag) for w in mono]
-            for new_words, weight in _unitary_rewire(words, name, dag, self.dim):
+            for new_words, weight in _unitary_rewire(words, name, dag, self.dim, fast):
                 self._add_term(terms, new_words, coef * weight)
         return TracePoly(self.dim, terms)
 
@@ -574,7 +584,7 @@ def _follow(succ: Sequence[int], seg: Sequence[Word]) -> list[Word]:
     return out
 
 
-def _unitary_rewire(words: Sequence[Word], v: str, vd: str, d: int):
+def _unitary_rewire(words: Sequence[Word], v: str, vd: str, d: int, factorize: bool = True):
     """Yields ``(words, weight)`` of ``E_V prod tr(words)``.
 
     With ``V_a`` (left index ``i_a``, right ``j_a``) and ``V^dagger_b`` (left ``p_b``, right ``q_b``),
@@ -594,9 +604,12 @@ def _unitary_rewire(words: Sequence[Word], v: str, vd: str, d: int):
     if k > MAX_K:
         raise ValueError(f"a monomial has {k} > {MAX_K} copies of {v!r}: the average needs k <= {MAX_K}.")
     grp = _group(k)
-    wg = _weingarten(k, d)[0]  # Wg(pi) = Wg[e, pi]
     slot = {g: a for a, g in enumerate(u_idx)}
     slot_d = {g: b for b, g in enumerate(ud_idx)}
+    if factorize and all(occ[x] != occ[nxt[x]] for x in range(len(occ))):
+        yield from _factorized_rewire(passive, occ, seg, nxt, grp, d, v)
+        return
+    wg = _weingarten(k, d)[0]  # Wg(pi) = Wg[e, pi]
     for si, s in enumerate(grp.perms):
         for ti, t in enumerate(grp.perms):
             w = wg[grp.table[si, ti]]
@@ -610,6 +623,81 @@ def _unitary_rewire(words: Sequence[Word], v: str, vd: str, d: int):
             yield list(passive) + _follow(succ, seg), w
 
 
+def _factorized_rewire(passive, occ, seg, nxt, grp, d, v):
+    """Fast path when every segment runs from ``V`` to ``V^dagger`` ("inside") or from ``V^dagger`` to
+    ``V`` ("outside"), as for words built of blocks ``V X V^dagger``: the outside words are re-wired by
+    ``s`` alone, the inside words by ``t`` alone, and ``sum_{s,t} Wg(s^-1 t) out(s) in(t)`` is a
+    matrix product over the distinct outside and inside monomials (``2 k!`` re-wirings, not ``(k!)^2``).
+    """
+    kinds = tuple(x == v for x in occ)
+    out_member, out_monos = _read(kinds, tuple(nxt), "out", tuple(seg))
+    in_member, in_monos = _read(kinds, tuple(nxt), "in", tuple(seg))
+    n_perm = len(grp.perms)
+    s_out = np.zeros((n_perm, len(out_monos)))
+    s_out[np.arange(n_perm), out_member] = 1.0
+    s_in = np.zeros((n_perm, len(in_monos)))
+    s_in[np.arange(n_perm), in_member] = 1.0
+    coef = s_out.T @ _weingarten(grp.k, d) @ s_in
+    for i, om in enumerate(out_monos):
+        for j, im in enumerate(in_monos):
+            if coef[i, j] != 0:
+                yield list(passive) + list(om) + list(im), coef[i, j]
+
+
+@functools.lru_cache(maxsize=None)
+def _cycle_table(kinds: tuple[bool, ...], nxt: tuple[int, ...], mode: str) -> tuple:
+    """For every permutation (group order), the cycles of the successor map of the segments.
+
+    ``kinds[x]``: occurrence ``x`` is ``V`` (or ``P``). Modes: ``"state"`` (all ``P``: the segment ending
+    before ``P_a`` continues after ``P_{s(a)}``), ``"out"`` (segments after ``V^dagger``, re-wired by
+    ``s``) and ``"in"`` (segments after ``V``, re-wired by ``t``). Depends only on the skeleton, so it
+    is shared by every monomial of the same shape.
+    """
+    u_idx = [x for x, is_v in enumerate(kinds) if is_v]
+    ud_idx = [x for x, is_v in enumerate(kinds) if not is_v]
+    slot = {g: a for a, g in enumerate(u_idx)}
+    slot_d = {g: b for b, g in enumerate(ud_idx)}
+    if mode == "state":
+        members, k = list(range(len(kinds))), len(kinds)
+    elif mode == "out":
+        members, k = ud_idx, len(u_idx)
+    else:
+        members, k = u_idx, len(u_idx)
+    table = []
+    for p in _group(k).perms:
+        if mode == "state":
+            succ = {x: p[nxt[x]] for x in members}
+        elif mode == "out":
+            succ = {x: ud_idx[p[slot[nxt[x]]]] for x in members}
+        else:
+            p_inv = inverse(p)
+            succ = {x: u_idx[p_inv[slot_d[nxt[x]]]] for x in members}
+        seen, cyc_list = set(), []
+        for start in members:
+            if start in seen:
+                continue
+            cyc, x = [], start
+            while x not in seen:
+                seen.add(x)
+                cyc.append(x)
+                x = succ[x]
+            cyc_list.append(tuple(cyc))
+        table.append(tuple(cyc_list))
+    return tuple(table)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _read(kinds: tuple[bool, ...], nxt: tuple[int, ...], mode: str, seg: tuple[Word, ...]):
+    """``(member, monomials)``: the class of each permutation and the distinct monomials they give."""
+    keys: dict[Monomial, int] = {}
+    member = np.empty(len(_cycle_table(kinds, nxt, mode)), dtype=np.int64)
+    for i, cyc_list in enumerate(_cycle_table(kinds, nxt, mode)):
+        words = [tuple(itertools.chain.from_iterable(seg[x] for x in cyc)) for cyc in cyc_list]
+        key = tuple(sorted(_canonical(w) for w in words))
+        member[i] = keys.setdefault(key, len(keys))
+    return member, list(keys)
+
+
 def _state_rewire(words: Sequence[Word], p: str, d: int):
     """Yields ``(words, weight)`` of ``E_psi prod tr(words)`` with ``p = |psi><psi|``: the segment that
     ends before ``P_a`` continues with the segment after ``P_{s(a)}``, weight ``1 / (d ... (d+k-1))``."""
@@ -621,9 +709,10 @@ def _state_rewire(words: Sequence[Word], p: str, d: int):
     if k > MAX_K:
         raise ValueError(f"a monomial has {k} > {MAX_K} copies of {p!r}: the average needs k <= {MAX_K}.")
     weight = 1.0 / math.prod(range(d, d + k))
-    for s in _group(k).perms:
-        succ = [s[nxt[x]] for x in range(k)]
-        yield list(passive) + _follow(succ, seg), weight
+    member, monos = _read((True,) * k, tuple(nxt), "state", tuple(seg))
+    counts = np.bincount(member, minlength=len(monos))
+    for mono, count in zip(monos, counts):
+        yield list(passive) + list(mono), weight * count
 
 
 # --- the QNTK model ----------------------------------------------------------------------------
@@ -706,6 +795,12 @@ def _check_scale(scale) -> float:
     if not isinstance(scale, numbers.Real) or not np.isfinite(scale):
         raise ValueError(f"scale must be a finite real number (s in exp(-i s theta G)), got {scale!r}.")
     return float(scale)
+
+
+def _check_real(name: str, value) -> float:
+    if not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
+    return float(value)
 
 
 def _check_model(model: str) -> str:
@@ -825,10 +920,11 @@ def mean_dqntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5
 
     the diagonal terms with the independent model's ``(psi, A)``, the ordered pairs ``l1 != l2`` with
     the chain model's ``(psi, A, G')``, all independent Haar (a degree-3 state average and degree-3
-    Weingarten sums). 000 (below eq. (14)) and 001 eq. (50) state ``E[mu] = 0``; this is exactly zero
-    only when ``tr O = tr O^3 = 0``-type cancellations happen (e.g. a Pauli string), not in general:
-    at large ``d`` the pair term gives ``E[mu] / E[K] ~ L tr(O^3) / (4 d tr O^2)`` for ``s = 1/2``,
-    004 eq. (40) (``docs/theory-haar.md`` has the numbers).
+    Weingarten sums). The diagonal terms vanish identically, and ``E[mu]`` is proportional to
+    ``tr(O_bar^3)`` (``O_bar = O - tr(O)/d``), leading ``2 s^4 L (L - 1) tr(O_bar^3) / d^3`` for a Pauli
+    ``G``. 000 (below eq. (14)) and 001 eq. (50) state ``E[mu] = 0``, which holds only when
+    ``tr(O_bar^3) = 0`` (e.g. a Pauli string); ``E[mu] / E[K] -> (L - 1) tr(O^3) / (4 d tr O^2)`` for
+    ``s = 1/2``, 004 eq. (40) (``docs/theory-haar.md`` has the numbers).
 
     Args:
         observable, generator, n_layers, scale: as in :func:`mean_qntk`.
@@ -846,6 +942,86 @@ def mean_dqntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5
     return s**4 * (L * _value("hg2", o, g, d) + L * (L - 1) * _value("hgg", o, g, d))
 
 
+def _mu_sq_patterns() -> dict[tuple[int, int, int, int], tuple[int, int]]:
+    """Index patterns ``(a, b, c, e)`` of ``mu^2 = sum H_ab g_a g_b H_ce g_c g_e`` up to the symmetries
+    ``a <-> b``, ``c <-> e``, ``(a, b) <-> (c, e)``: ``{representative: (m, multiplicity)}`` with
+    layers relabelled ``0 < 1 < ... < m - 1`` in circuit order (14 classes, 75 patterns)."""
+    out: dict[tuple[int, int, int, int], tuple[int, int]] = {}
+    for m in range(1, 5):
+        for f in itertools.product(range(m), repeat=4):
+            if len(set(f)) != m:
+                continue
+            a, b, c, e = f
+            pairs = [((a, b), (c, e)), ((c, e), (a, b))]
+            key = min(p + q for x, y in pairs for p in (x, x[::-1]) for q in (y, y[::-1]))
+            out[key] = (m, out.get(key, (m, 0))[1] + 1)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _mu_sq_term(pattern: tuple[int, int, int, int], d: int) -> TracePoly:
+    """``E[<[G_a,[G_b,A]]> <[G_a,A]> <[G_b,A]> <[G_c,[G_e,A]]> <[G_c,A]> <[G_e,A]>]`` (``s = 1``, outer
+    commutator on the earlier layer) under the chain model.
+
+    In the frame of the earliest layer, ``psi``, ``A`` and the generators of the later layers are
+    independent Haar (conjugates); one of them may be held fixed by the global unitary invariance.
+    With one layer ``G`` is fixed and ``A = V O V^dagger`` averaged; with ``m >= 2`` layers ``A = O`` is
+    fixed and every ``G_j = Y_j G Y_j^dagger`` averaged (each has degree <= 6 then).
+    """
+    m = max(pattern) + 1
+    if m == 1:
+        gens, a_op, names = [_G], _A, ["V"]
+    else:
+        gens = [OpPoly((f"Y{j}", "G", f"Y{j}" + DAGGER)) for j in range(m)]
+        a_op, names = _O, [f"Y{j}" for j in range(m)]
+
+    def h(j, k):
+        return _ev(comm(gens[min(j, k)], comm(gens[max(j, k)], a_op)), d)
+
+    def g(j):
+        return _ev(comm(gens[j], a_op), d)
+
+    a, b, c, e = pattern
+    poly = (h(a, b) * g(a) * g(b) * h(c, e) * g(c) * g(e)).haar_state("P")
+    for name in names:
+        poly = poly.haar_unitary(name)
+    return poly
+
+
+def mean_dqntk_sq(observable, generator=None, n_layers: int = 1, scale: float = 0.5) -> float:
+    """Exact ``E[mu^2]`` under the chain model; ``Delta mu = sqrt(E[mu^2])`` of 000 eq. (15), 001 eq. (51).
+
+    .. math::  \\mathbb E[\\mu^2] = \\sum_{m=1}^{4} \\binom{L}{m}
+               \\sum_{(a,b,c,e) \\twoheadrightarrow \\{1..m\\}}
+               \\mathbb E\\big[H_{ab} g_a g_b H_{ce} g_c g_e\\big] ,
+
+    a sum over the ways four layer indices can fall on ``m`` distinct layers (in circuit order) of
+    degree-6 averages over the state, the observable and the generators of the later layers, each an
+    independent Haar object (the chain model's law of up to four layers; the RPA for layers >= 2).
+    The symbolic averages do not depend on the matrices and are cached per ``d``; the first call at a
+    given ``d`` takes of the order of 30 s.
+
+    Args:
+        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+
+    Returns:
+        ``E[mu^2]``; ``Var mu = E[mu^2] - E[mu]^2`` with :func:`mean_dqntk`.
+
+    Example (about 30 s on first use at a new ``d``, hence skipped in the doctests):
+        >>> from qntk.models import observables
+        >>> round(mean_dqntk_sq(observables.xxz(3), None, 20, 0.5), 1)  # doctest: +SKIP
+        27531.3
+    """
+    o, g, d = _operands(observable, generator)
+    L, s = _check_layers(n_layers), _check_scale(scale)
+    total = 0.0
+    for pattern, (m, mult) in _mu_sq_patterns().items():
+        if m <= L:
+            val = _mu_sq_term(pattern, d).evaluate({"O": o, "G": g})
+            total += math.comb(L, m) * mult * val.real
+    return s**8 * total
+
+
 def mean_eps(observable, target: float = 0.0) -> float:
     """``E[eps] = tr(O) / d - O_0`` for a Haar-random output state (000 eq. (2)).
 
@@ -854,7 +1030,7 @@ def mean_eps(observable, target: float = 0.0) -> float:
         -0.75
     """
     o = _matrix("observable", observable)
-    return float(np.trace(o).real / o.shape[0] - _check_scale(target))
+    return float(np.trace(o).real / o.shape[0] - _check_real("target", target))
 
 
 def mean_eps_sq(observable, target: float = 0.0) -> float:
@@ -865,6 +1041,6 @@ def mean_eps_sq(observable, target: float = 0.0) -> float:
         0.6
     """
     o = _matrix("observable", observable)
-    d, o0 = o.shape[0], _check_scale(target)
+    d, o0 = o.shape[0], _check_real("target", target)
     t1, t2 = np.trace(o).real, np.trace(o @ o).real
     return float((t1**2 + t2) / (d * (d + 1)) - 2 * o0 * t1 / d + o0**2)
