@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-SMALL = ["--qubits", "2", "--layers", "4", "--samples", "8"]
+SMALL = ["--qubits", "2", "--layers", "4", "--samples", "8", "--no-theory"]
 
 
 def qntk(*args: str) -> subprocess.CompletedProcess:
@@ -27,7 +27,7 @@ def test_kernel_json_has_the_documented_keys():
 def test_toml_config_and_flag_override(tmp_path):
     cfg = tmp_path / "model.toml"
     cfg.write_text('samples = 6\nseed = 3\n[model]\nansatz = "hea"\nqubits = 2\nlayers = 1\nobservable = "ZI"\n')
-    out = qntk("kernel", "--config", str(cfg), "--observable", "XX", "--json")
+    out = qntk("kernel", "--config", str(cfg), "--observable", "XX", "--no-theory", "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["config"]["model"]["ansatz"] == "hea"
@@ -73,7 +73,7 @@ def test_out_file_records_config_seed_and_versions(tmp_path):
 
 
 def test_help_for_every_command():
-    for cmd in ([], ["kernel"], ["bench"]):
+    for cmd in ([], ["kernel"], ["bench"], ["reproduce"]):
         out = qntk(*cmd, "--help")
         assert out.returncode == 0 and "Usage" in out.stdout
 
@@ -90,3 +90,16 @@ def test_train_writes_netcdf_and_json_summary(tmp_path):
     assert summary["final_loss_mean"] < summary["rows"][0]["loss_mean"]
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         assert ds.eps.shape == (21, 1, 3, 1)
+
+
+def test_predict_json_and_kernel_theory_block():
+    out = qntk("predict", "--qubits", "2", "--layers", "8", "--target", "-2", "--eta", "1e-3", "--sigma", "1e-3",
+               "--precision", "0.01", "--json")
+    assert out.returncode == 0, out.stderr
+    p = json.loads(out.stdout)
+    for key in ("K_mean", "K_std", "mu_mean", "mu_std", "gamma", "L_star", "concentration", "noise_plateau_eps2",
+                "steps_to_precision"):
+        assert key in p
+    k = json.loads(qntk("kernel", *SMALL[:-1], "--json").stdout)
+    assert set(("K_mean", "K_std", "mu_mean", "mu_std")) <= set(k["theory"])
+    assert qntk("predict", "--sigma", "0.1").returncode == 2

@@ -24,19 +24,26 @@ def versions() -> dict[str, str]:
     return out
 
 
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Writes ``text`` to ``path`` through a temporary file and a rename: never a half-written file."""
+def write_atomic(path: str | Path, text: str | bytes) -> Path:
+    """Writes ``text`` (or bytes) to ``path`` through a temporary file and a rename: never a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | Path, obj: Any) -> Path:

@@ -88,11 +88,12 @@ def kernel(
     samples: Annotated[Optional[int], typer.Option(help="Angle vectors per circuit.")] = None,
     circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits and angles).")] = None,
+    theory: Annotated[bool, typer.Option(help="Put the Haar predictions beside the statistics.")] = True,
     config: ConfigFile = None,
     as_json: Json = False,
     out: Out = None,
 ) -> None:
-    """Ensemble statistics of K, mu, lambda and zeta at initialization.
+    """Ensemble statistics of K, mu, lambda and zeta at initialization, beside their Haar predictions.
 
     Example: qntk kernel --ansatz rpa --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --samples 1000
     """
@@ -105,7 +106,15 @@ def kernel(
     model, run_settings = _config.split_model(values)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
+    if theory:
+        from .experiments.predict import predict
+
+        summary["theory"] = predict(model)
     _emit(summary, as_json, out, _kernel_table(summary))
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.6g}"
 
 
 def _kernel_table(s: dict) -> Table:
@@ -118,8 +127,15 @@ def _kernel_table(s: dict) -> Table:
     for col in ("quantity", "mean", "std", "sem"):
         table.add_column(col, justify="right" if col != "quantity" else "left")
     names = {"eps": "eps", "K": "K (QNTK)", "mu": "mu (dQNTK)", "lambda": "lambda = mu/K", "zeta": "zeta = eps mu/K^2"}
+    th = s.get("theory", {})
+    if th:
+        table.add_column("theory mean", justify="right")
+        table.add_column("theory std", justify="right")
     for q, label in names.items():
-        table.add_row(label, *(f"{s[f'{q}_{k}']:.6g}" for k in ("mean", "std", "sem")))
+        cells = [f"{s[f'{q}_{k}']:.6g}" for k in ("mean", "std", "sem")]
+        if th:
+            cells += [_fmt(th.get(f"{q}_mean")), _fmt(th.get(f"{q}_std"))]
+        table.add_row(label, *cells)
     table.caption = f"dK/K = {s['dK_over_K']:.4g}; mu_mean/K_mean = {s['lambda_ratio']:.4g}"
     return table
 
@@ -182,6 +198,48 @@ _TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "
 
 @app.command()
 @_expected_errors
+def predict(
+    ansatz: Ansatz = None,
+    qubits: Qubits = None,
+    layers: Layers = None,
+    observable: ObservableOpt = None,
+    target: Target = None,
+    scale: Scale = None,
+    eta: Annotated[Optional[float], typer.Option(help="Learning rate: adds gamma, L_star and the concentration verdicts.")] = None,
+    sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise: adds the late-time plateau of eps^2.")] = None,
+    precision: Annotated[Optional[float], typer.Option(help="Target relative error eps_r: adds the steps needed.")] = None,
+    config: ConfigFile = None,
+    as_json: Json = False,
+    out: Out = None,
+) -> None:
+    """Theory only (no simulation): Haar averages at initialization and frozen-kernel dynamics.
+
+    Example: qntk predict --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --eta 1e-3 --sigma 1e-3 --precision 1e-3
+    """
+    from ._provenance import versions
+    from .experiments.predict import predict as _predict
+
+    defaults = {**_config.ModelConfig().to_dict(), "eta": None, "sigma": None, "precision": None}
+    flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
+                 eta=eta, sigma=sigma, precision=precision)
+    values = _config.merge(defaults, _config.load_toml(config) if config else {}, flags)
+    model, run = _config.split_model(values)
+    result = _predict(model, **run)
+    result.update(config={"model": model.to_dict(), **run}, versions=versions())
+    table = Table(title=f"qntk predict: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} O_0={model.target}")
+    table.add_column("quantity")
+    table.add_column("prediction", justify="right")
+    for key, value in result.items():
+        if key == "concentration":
+            for k, v in value.items():
+                table.add_row(k, _fmt(v) if isinstance(v, float) else str(v))
+        elif key not in ("config", "versions"):
+            table.add_row(key, _fmt(value) if isinstance(value, float) else str(value))
+    _emit(result, as_json, out, table)
+
+
+@app.command()
+@_expected_errors
 def bench(
     workload: Annotated[str, typer.Option(help="rpa-train, compile or hea-train.")] = "rpa-train",
     qubits: Annotated[int, typer.Option(help="Number of qubits n.")] = 6,
@@ -212,6 +270,54 @@ def bench(
     for row in result.get("rows", []):
         table.add_row(f"compile_time_s (L={row['layers']})", f"{row['compile_time_s']:.4g}")
     _emit(result, as_json, out, table)
+
+
+@app.command()
+@_expected_errors
+def reproduce(
+    name: Annotated[Optional[str], typer.Argument(help="Figure name (see --list), or 'all'.")] = None,
+    list_figures: Annotated[bool, typer.Option("--list", help="List the reproducible figures and exit.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Tiny version (seconds) instead of the seed's size.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Directory for <name>.png, .nc, .md and .json.")] = Path("qntk-out"),
+    seed: Annotated[int, typer.Option(help="Master seed (circuits, angles, noise).")] = 0,
+    as_json: Json = False,
+) -> None:
+    """Reproduce a seed figure: simulation, plot, data, and a table of theory vs numerics.
+
+    Example: qntk reproduce 001-fig3 --out results/
+    """
+    from .experiments import reproduce as _rep
+
+    if list_figures:
+        figures = [{"name": n, "title": m.TITLE} for n, m in _rep.FIGURES.items()]
+        if as_json:
+            print(json.dumps({"figures": figures}))
+        else:
+            table = Table(title="qntk reproduce: figures")
+            table.add_column("name")
+            table.add_column("title")
+            for f in figures:
+                table.add_row(f["name"], f["title"])
+            Console().print(table)
+        return
+    if name is None:
+        raise ValueError(f"give a figure name ({', '.join(_rep.FIGURES)}) or 'all', or --list to list them.")
+    names = list(_rep.FIGURES) if name == "all" else [_rep.get(name).NAME]
+    done = _rep.run_all(out, quick=quick, seed=seed, progress=not as_json, names=names)
+    results = [{"name": r.name, "rows": r.rows, "files": {k: str(v) for k, v in paths.items()}} for r, paths in done]
+    if as_json:
+        print(json.dumps(results[0] if name != "all" else {"figures": results}))
+        return
+    for (result, paths), summary in zip(done, results):
+        size = " (--quick: tiny size, not the seed's)" if quick else ""
+        table = Table(title=f"{result.name}: {result.config['title']}{size}")
+        for col in ("quantity", "theory", "simulation", "sem", "rel. err.", f"within {_rep.Z:g} sem", "note"):
+            table.add_column(col, justify="left" if col in ("quantity", "note") else "right")
+        for r in result.rows:
+            table.add_row(r["quantity"], *(f"{r[k]:.4g}" for k in ("theory", "simulation", "sem")), f"{r['rel_err']:.2%}",
+                          "yes" if r["within_ci"] else "[bold red]no[/]", r["note"])
+        Console().print(table)
+        Console().print("wrote " + ", ".join(summary["files"].values()))
 
 
 def main() -> None:

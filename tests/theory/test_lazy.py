@@ -52,6 +52,11 @@ def test_noisy_eps2_limits_and_noise_time_identity():
     rhs = sigma * np.sqrt((1 - a ** (2 * t_noise)) / (eta * (2 - eta * k)))
     assert lhs == pytest.approx(rhs, rel=1e-12)  # 001 eq. (67) holds at T_noise
     assert eps_at == pytest.approx(2 * lhs, rel=1e-12)
+    # 1 < eta K < 2: the decaying part alternates in sign; eq. (67) holds for its magnitude.
+    k_big = 150.0
+    t_noise, _ = lazy.noise_time(eps0, eta, k_big, sigma)
+    a = abs(1 - eta * k_big)
+    assert a**t_noise * eps0 == pytest.approx(sigma * np.sqrt((1 - a ** (2 * t_noise)) / (eta * (2 - eta * k_big))), rel=1e-12)
 
 
 def test_frozen_forms_and_precision():

@@ -62,6 +62,8 @@ def predict(
         raise ValueError(f"eta must be a positive learning rate, got {eta!r}.")
     if sigma is not None and not (math.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
+    if eta is None and (sigma is not None or precision is not None):
+        raise ValueError("sigma and precision predictions need the learning rate: pass eta.")
     o = model.observable_obj().matrix()
     gens, counts, scale = _generators(model)
     n_params = sum(counts)
@@ -94,6 +96,4 @@ def predict(
             out["noise_plateau_eps2"] = float(lazy.noise_plateau_eps2(eta, k_mean, sigma))
         if precision is not None:
             out["steps_to_precision"] = float(lazy.steps_to_precision(precision, eta, k_mean))
-    elif sigma is not None or precision is not None:
-        raise ValueError("sigma and precision predictions need the learning rate: pass eta.")
     return out

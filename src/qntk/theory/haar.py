@@ -69,10 +69,14 @@ Public functions: :func:`weingarten_matrix`, :func:`cycle_trace`, :func:`haar_mo
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
 import numbers
+import os
+import pickle
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -958,8 +962,33 @@ def _mu_sq_patterns() -> dict[tuple[int, int, int, int], tuple[int, int]]:
     return out
 
 
+def _cache_dir() -> Path:
+    """Where symbolic averages are kept between runs: ``$QNTK_CACHE_DIR`` or ``~/.cache/qntk``, in a
+    folder named after a hash of this module's source, so that a code change never reads stale results."""
+    root = Path(os.environ.get("QNTK_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qntk")
+    return root / "haar" / hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=None)
 def _mu_sq_term(pattern: tuple[int, int, int, int], d: int) -> TracePoly:
+    """:func:`_mu_sq_term_symbolic`, kept on disk (seconds to tens of seconds each to derive)."""
+    path = _cache_dir() / f"mu_sq-{''.join(map(str, pattern))}-d{d}.pkl"
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        pass
+    poly = _mu_sq_term_symbolic(pattern, d)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(poly))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or missing cache only costs time
+    return poly
+
+
+def _mu_sq_term_symbolic(pattern: tuple[int, int, int, int], d: int) -> TracePoly:
     """``E[<[G_a,[G_b,A]]> <[G_a,A]> <[G_b,A]> <[G_c,[G_e,A]]> <[G_c,A]> <[G_e,A]>]`` (``s = 1``, outer
     commutator on the earlier layer) under the chain model.
 

@@ -95,11 +95,13 @@ def noise_time(eps0, eta, qntk, sigma):
     ``eps(T_noise) = 2 sigma |eps(0)| / sqrt(eps(0)^2 (2 eta - eta^2 K) + sigma^2)``.
 
     001 eq. (68) prints ``2 sigma^2`` in the second expression; solving eq. (67) gives ``2 sigma``
-    (see docs/conventions.md).
+    (see docs/conventions.md). For ``1 < eta K < 2`` the decaying part alternates in sign; eq. (67)
+    holds for its magnitude, so the logarithm is taken of ``|1 - eta K|`` (eq. (68) as printed
+    assumes ``eta K < 1``).
     """
     k = np.asarray(qntk)
     denom = np.sqrt(np.asarray(eps0) ** 2 * (2 * eta - eta**2 * k) + sigma**2)
-    t_noise = np.log(sigma / denom) / np.log(1.0 - eta * k)
+    t_noise = np.log(sigma / denom) / np.log(np.abs(1.0 - eta * k))
     return t_noise, 2.0 * sigma * np.abs(eps0) / denom
 
 

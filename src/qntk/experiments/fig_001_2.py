@@ -1,0 +1,126 @@
+"""001 Fig. 2: residual error eps(t) with and without Gaussian angle noise (n = 2, L = 64, eta = sigma = 1e-3).
+
+The noisy run adds ``N(0, sigma^2)`` to every angle after every step (001 eq. (28)); the noiseless
+run starts from the same circuit and angles. Theory: 001 eq. (30) (= eq. (65)),
+``mean eps^2(t) = (1 - eta K)^(2t) (eps(0)^2 - P) + P`` with the plateau ``P = sigma^2 / (eta (2 - eta K))``
+(eq. (31)), and the noiseless decay ``eps(t) = (1 - eta K)^t eps(0)`` (001 eq. (19)), each evaluated per
+sample with its own ``eps(0)`` and K, then averaged over samples.
+
+Which K: at n = 2 the QNTK is not frozen (d = 4 is far from the wide limit; the run reports
+``median |K(T)/K(0) - 1|``), so eq. (30) at time t uses each sample's K averaged over steps
+``[0, t)`` and the plateau each sample's K averaged over the second half of the run (001 App. E
+takes "the K value ... from the value of the last step" for the same reason).
+
+Model: see :mod:`qntk.experiments._seed001` (000's random Pauli ansatz and 10-term random Pauli
+mixture, observable seed 2, ``O_0 = -1``, in place of 001's randomized hardware-efficient ansatz).
+
+Paper size: 1000 initializations (001 does not say how many; 1000 gives a 1% standard error on the
+plateau) of 500 steps (about 10 ``T_noise``, 001 eq. (68)); about 35 s on 2 cores, most of it compiling.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..theory import lazy
+from . import _seed001
+from .reproduce import Result, paired_row
+
+NAME = "001-fig2"
+TITLE = "001 Fig. 2: noisy vs noiseless eps(t), n = 2, L = 64, eta = 1e-3, sigma = 1e-3"
+ETA, SIGMA, OBSERVABLE_SEED = 1e-3, 1e-3, 2
+PAPER = dict(qubits=2, layers=64, steps=500, samples=1000)
+QUICK = dict(qubits=2, layers=8, steps=30, samples=12)
+
+
+def _running_mean(k: np.ndarray) -> np.ndarray:
+    """Per-sample mean of ``k[0:t]`` for every t (``k[0]`` at t = 0), shape ``(steps + 1, samples)``."""
+    csum = np.cumsum(k, axis=0)
+    out = np.empty_like(k)
+    out[0] = k[0]
+    out[1:] = csum[:-1] / np.arange(1, k.shape[0])[:, None]
+    return out
+
+
+def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
+    """Trains the noisy and the noiseless ensembles and compares them with 001 eqs. (19), (30), (31)."""
+    import xarray as xr
+
+    size = QUICK if quick else PAPER
+    steps = size["steps"]
+    model = _seed001.model(size["qubits"], size["layers"], OBSERVABLE_SEED)
+    start = time.perf_counter()
+    eps_n, k_n = _seed001.run(model, ETA, SIGMA, steps, size["samples"], seed, progress)
+    eps_0, k_0 = _seed001.run(model, ETA, 0.0, steps, size["samples"], seed, progress)
+    t = np.arange(steps + 1)[:, None]
+    th_n = lazy.noisy_eps2(eps_n[0], ETA, _running_mean(k_n), SIGMA, t)
+    th_0 = lazy.frozen_residual(eps_0[0], ETA, _running_mean(k_0), t) ** 2
+    late = slice(steps // 2, None)
+    plateau_i = lazy.noise_plateau_eps2(ETA, k_n[late].mean(axis=0), SIGMA)
+    t_noise = float(np.median(lazy.noise_time(eps_n[0], ETA, k_n[0], SIGMA)[0]))
+    decay = 1.0 / (ETA * k_n[0].mean())
+    k_change = float(np.median(np.abs(k_0[-1] / k_0[0] - 1.0)))
+    frozen = k_change < 0.05
+    k_note = (f"K frozen (median |K(T)/K(0) - 1| = {k_change:.2g}), per-sample K averaged over [0, t)" if frozen else
+              f"K not frozen at n = 2 (median |K(T)/K(0) - 1| = {k_change:.2g}): per-sample K averaged over [0, t)")
+    second_order = "; the second-order dQNTK term eta^2 eps^2 mu / 2 (000 eq. (13)) is not in eq. (19)/(30)"
+
+    rows = [paired_row(f"late mean eps^2 (t >= {steps // 2}), eq. (31)", plateau_i, (eps_n[late] ** 2).mean(axis=0),
+                       f"per-sample K averaged over t >= {steps // 2}; model: {_seed001.note(model)}")]
+    times = sorted({min(steps, max(1, round(x))) for x in (decay, t_noise, 3 * t_noise)})
+    for tt in times:
+        r = paired_row(f"mean eps^2(t = {tt}), noisy, eq. (30)", th_n[tt], eps_n[tt] ** 2, k_note)
+        rows.append(r | {"note": r["note"] + ("" if r["within_ci"] else second_order)})
+    tt = times[0]
+    r = paired_row(f"mean eps^2(t = {tt}), noiseless, eq. (19)", th_0[tt], eps_0[tt] ** 2, k_note)
+    rows.append(r | {"note": r["note"] + ("" if r["within_ci"] else second_order + " (relative size per step ~ eta |eps| mu / (2 K))")})
+
+    data = xr.Dataset(
+        {
+            "eps_noisy": (("step", "sample"), eps_n),
+            "eps_noiseless": (("step", "sample"), eps_0),
+            "K_noisy": (("step", "sample"), k_n),
+            "K_noiseless": (("step", "sample"), k_0),
+            "rms_eps_noisy": ("step", np.sqrt((eps_n**2).mean(axis=1))),
+            "rms_eps_noiseless": ("step", np.sqrt((eps_0**2).mean(axis=1))),
+            "theory_rms_eps_noisy": ("step", np.sqrt(th_n.mean(axis=1))),
+            "theory_rms_eps_noiseless": ("step", np.sqrt(th_0.mean(axis=1))),
+            "theory_plateau_rms_eps": ((), float(np.sqrt(plateau_i.mean()))),
+            "t_noise": ((), t_noise),
+        },
+        coords={"step": np.arange(steps + 1)},
+    )
+    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, eta=ETA, sigma=SIGMA, **size,
+                  model=model.to_dict(), model_note=_seed001.note(model), K0_mean=float(k_n[0].mean()),
+                  K_late_mean=float(k_n[late].mean()), eps0_mean=float(eps_n[0].mean()),
+                  eps0_rms=float(np.sqrt((eps_n[0] ** 2).mean())), t_noise_median=t_noise,
+                  K_change_median=k_change, K_frozen=frozen, time_s=time.perf_counter() - start)
+    return Result(NAME, data, rows, config)
+
+
+def plot(result: Result):
+    """RMS eps(t) of the noisy (red) and noiseless (blue) ensembles, with 001 eqs. (19), (30), (31)."""
+    from matplotlib.figure import Figure
+
+    d = result.data
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    step = d.step.values
+    ax.semilogy(step, np.abs(d.eps_noisy.values[:, 0]), color="tab:red", lw=0.6, alpha=0.35, label="noisy, one sample")
+    ax.semilogy(step, np.abs(d.eps_noiseless.values[:, 0]), color="tab:blue", lw=0.6, alpha=0.35,
+                label="noiseless, one sample")
+    ax.semilogy(step, d.rms_eps_noisy, color="tab:red", lw=2, label="noisy, RMS over samples")
+    ax.semilogy(step, d.rms_eps_noiseless, color="tab:blue", lw=2, label="noiseless, RMS over samples")
+    ax.semilogy(step, d.theory_rms_eps_noisy, "k--", lw=1, label="001 eq. (30)")
+    ax.semilogy(step, d.theory_rms_eps_noiseless, "k:", lw=1, label="001 eq. (19)")
+    ax.axhline(float(d.theory_plateau_rms_eps), color="gray", lw=0.8, label="plateau, eq. (31)")
+    if float(d.t_noise) <= step[-1]:
+        ax.axvline(float(d.t_noise), color="gray", ls="-.", lw=0.8, label="T_noise, eq. (68)")
+    c = result.config
+    ax.set(xlabel="step t", ylabel="|eps(t)|", title=f"{NAME}: n={c['qubits']}, L={c['layers']}, "
+           f"eta={c['eta']:g}, sigma={c['sigma']:g}, {c['samples']} samples")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    return fig
