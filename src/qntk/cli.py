@@ -65,6 +65,13 @@ def _expected_errors(command):
     return wrapper
 
 
+def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
+    """Model and run settings: command-line flags over the TOML file over the defaults."""
+    defaults = {**_config.ModelConfig().to_dict(), **run_defaults}
+    values = _config.merge(defaults, _config.load_toml(config_file) if config_file else {}, flags)
+    return _config.split_model(values)
+
+
 def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
     if out is not None:
         write_json(out, result)
@@ -99,11 +106,9 @@ def kernel(
     """
     from .experiments import kernel_stats
 
-    defaults = {**_config.ModelConfig().to_dict(), "samples": 1000, "circuits": 1, "seed": 0}
     flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
                  samples=samples, circuits=circuits, seed=seed)
-    values = _config.merge(defaults, _config.load_toml(config) if config else {}, flags)
-    model, run_settings = _config.split_model(values)
+    model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, flags)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
     if theory:
@@ -172,12 +177,10 @@ def train_cmd(
     """
     from . import train as _train
 
-    defaults = {**_config.ModelConfig().to_dict(), **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
     flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
                  eta=eta, steps=steps, samples=samples, circuits=circuits, seed=seed, loss=loss, sigma=sigma,
                  shots=shots, record_mu=record_mu, snapshot_every=snapshot_every)
-    values = _config.merge(defaults, _config.load_toml(config) if config else {}, flags)
-    model, run_settings = _config.split_model(values)
+    model, run_settings = _settings({f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}, config, flags)
     cfg = _train.TrainConfig(model, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
     if out is not None:
@@ -219,11 +222,9 @@ def predict(
     from ._provenance import versions
     from .experiments.predict import predict as _predict
 
-    defaults = {**_config.ModelConfig().to_dict(), "eta": None, "sigma": None, "precision": None}
     flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
                  eta=eta, sigma=sigma, precision=precision)
-    values = _config.merge(defaults, _config.load_toml(config) if config else {}, flags)
-    model, run = _config.split_model(values)
+    model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, flags)
     result = _predict(model, **run)
     result.update(config={"model": model.to_dict(), **run}, versions=versions())
     table = Table(title=f"qntk predict: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} O_0={model.target}")

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -120,38 +121,42 @@ def _data_arrays(config: TrainConfig):
     return states, features, jnp.asarray(d.labels)
 
 
-def _make_chunk(config: TrainConfig):
-    """A jitted function advancing all samples of one circuit by ``n`` steps (static)."""
-    linear = config.loss == "linear"
+@functools.lru_cache(maxsize=None)
+def _chunk_fn(loss: str, shots: int | None, record_mu: bool):
+    """A jitted function advancing all samples of one circuit by ``n`` steps (static).
 
-    def one_step(circuit, observable, data, theta, key):
+    Only what changes the program's structure is static; the learning rate and the noise level are
+    arguments, so sweeps over ``eta`` and ``sigma`` (and every circuit of a run) share one compilation.
+    """
+    linear = loss == "linear"
+
+    def one_step(circuit, observable, data, theta, key, eta, sigma):
         states, features, labels = data
         grad = kernels.grad_fn(circuit, observable)
         values, jac = _per_data(lambda s, f: grad(theta, s, f), states, features)
         eps = values - labels
         kmat = jac @ jac.T
         k_noise, k_theta = jax.random.split(key)
-        if config.shots is not None:
+        if shots is not None:
             var = _per_data(lambda s, f: _variance(circuit, observable, theta, s, f), states, features)
             k1, k2 = jax.random.split(k_noise)
-            eps_hat = eps + jnp.sqrt(var / config.shots) * jax.random.normal(k1, eps.shape)
-            jac_hat = jac + jnp.sqrt(2 * circuit.scale**2 * var[:, None] / config.shots) * jax.random.normal(k2, jac.shape)
+            eps_hat = eps + jnp.sqrt(var / shots) * jax.random.normal(k1, eps.shape)
+            jac_hat = jac + jnp.sqrt(2 * circuit.scale**2 * var[:, None] / shots) * jax.random.normal(k2, jac.shape)
         else:
             eps_hat, jac_hat = eps, jac
         update = jac_hat[0] if linear else jac_hat.T @ eps_hat
-        new_theta = theta - config.eta * update + config.sigma * jax.random.normal(k_theta, theta.shape)
+        new_theta = theta - eta * update + sigma * jax.random.normal(k_theta, theta.shape)
         loss = values[0] if linear else 0.5 * jnp.sum(eps**2)
         out = {"eps": eps, "K": kmat, "loss": loss}
-        if config.record_mu:
+        if record_mu:
             eps_fn = kernels.residual_fn(circuit, observable)
             out["mu"] = kernels.directional_second_derivative(eps_fn, theta, jac[0], states, features)
         return new_theta, out
 
-    def chunk(circuit, observable, data, thetas, key, start, n):
+    def chunk(circuit, observable, data, thetas, key, start, eta, sigma, n):
         def body(thetas, t):
             keys = jax.random.split(jax.random.fold_in(key, t), thetas.shape[0])
-            new, out = jax.vmap(lambda th, k: one_step(circuit, observable, data, th, k))(thetas, keys)
-            return new, out
+            return jax.vmap(lambda th, k: one_step(circuit, observable, data, th, k, eta, sigma))(thetas, keys)
 
         return jax.lax.scan(body, thetas, start + jnp.arange(n))
 
@@ -190,7 +195,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     model = config.model
     ansatz, observable = model.ansatz_obj(), model.observable_obj()
     data = _data_arrays(config)
-    chunk_fn = _make_chunk(config)
+    chunk_fn = functools.partial(_chunk_fn(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
     seeds = circuit_seeds(config.seed, config.circuits)
     k_init, k_noise = jax.random.split(jax.random.key(config.seed))
     n_params = ansatz.circuit(seed=seeds[0]).n_params

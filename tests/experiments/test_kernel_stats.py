@@ -13,11 +13,11 @@ from qntk.experiments import bench, kernel_stats
 def test_cluster_robust_standard_error():
     """With several circuits the sem is the spread of circuit means; with one, the iid formula."""
     values = np.array([[1.0, 1.2, 0.8, 1.0], [3.0, 3.1, 2.9, 3.0]])
-    mean, std, sem = kernel_stats._stats(values)
+    mean, std, sem = kernel_stats.mean_std_sem(values)
     assert mean == pytest.approx(2.0)
     assert std == pytest.approx(np.std(values.ravel(), ddof=1))
     assert sem == pytest.approx(np.std([1.0, 3.0], ddof=1) / np.sqrt(2))
-    _, std1, sem1 = kernel_stats._stats(values[:1])
+    _, std1, sem1 = kernel_stats.mean_std_sem(values[:1])
     assert sem1 == pytest.approx(std1 / 2.0)
 
 

@@ -57,7 +57,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         tr2, tr4 = np.trace(o @ o).real, np.trace(np.linalg.matrix_power(o, 4)).real
         eq9 = layers * tr2 / d**2
         eq12 = np.sqrt(layers) / d**2 * np.sqrt(8 * tr2**2 + 12 * tr4) / eq9
-        mean, _, sem = kernel_stats._stats(k)
+        mean, _, sem = kernel_stats.mean_std_sem(k)
         ratio = float(np.std(k.ravel(), ddof=1) / np.mean(k))
         ratio_sem = _cluster_bootstrap_sem(k, rng)
         for name, value in zip(cols, (mean, sem, ratio, ratio_sem, k_th, dk_th, eq9, eq12)):

@@ -116,7 +116,7 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
     return out
 
 
-def _stats(values: np.ndarray) -> tuple[float, float, float]:
+def mean_std_sem(values: np.ndarray) -> tuple[float, float, float]:
     """Mean, standard deviation and (cluster-robust) standard error of a ``(circuits, samples)`` array."""
     flat = values.ravel()
     mean, std = float(np.mean(flat)), float(np.std(flat, ddof=1))
@@ -137,7 +137,7 @@ def summarize(result: dict) -> dict:
     """
     summary: dict = {}
     for q in QUANTITIES:
-        summary[f"{q}_mean"], summary[f"{q}_std"], summary[f"{q}_sem"] = _stats(result[q])
+        summary[f"{q}_mean"], summary[f"{q}_std"], summary[f"{q}_sem"] = mean_std_sem(result[q])
     summary["lambda_ratio"] = summary["mu_mean"] / summary["K_mean"]
     summary["zeta_ratio"] = float(np.mean(result["eps"] * result["mu"])) / summary["K_mean"] ** 2
     summary["dK_over_K"] = summary["K_std"] / summary["K_mean"]
