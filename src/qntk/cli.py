@@ -141,7 +141,10 @@ def _kernel_table(s: dict) -> Table:
         if th:
             cells += [_fmt(th.get(f"{q}_mean")), _fmt(th.get(f"{q}_std"))]
         table.add_row(label, *cells)
-    table.caption = f"dK/K = {s['dK_over_K']:.4g}; mu_mean/K_mean = {s['lambda_ratio']:.4g}"
+    ratios = [f"dK/K = {s['dK_over_K']:.4g}"]
+    for key, label, eq in (("lambda_ratio", "mu_mean/K_mean", "40"), ("zeta_ratio", "mean(eps mu)/K_mean^2", "39")):
+        ratios.append(f"{label} = {s[key]:.4g}" + (f" (theory {th[key]:.4g}, 004 eq. {eq})" if key in th else ""))
+    table.caption = "; ".join(ratios)
     return table
 
 

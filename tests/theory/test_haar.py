@@ -289,7 +289,7 @@ def test_factorized_average_equals_plain_sum(rng, name):
     if name != "g4":
         poly = poly.haar_unitary("Y")
     fast, plain = poly.haar_unitary("V"), poly.haar_unitary("V", fast=False)
-    mats = {"O": o, "G": g}
+    mats = {"O": o, "G": g, "H": g}
     assert_close(fast.evaluate(mats), plain.evaluate(mats))
     assert_close(fast.evaluate(mats), haar._moment(name, d).evaluate(mats))  # (i)^4 = 1 in g4, g2g2
 
@@ -480,6 +480,13 @@ def test_chain_model_pair_moments_monte_carlo(rng, n):
         m = haar.gradient_moments(o, g, s)
         assert_mc_mean(g1**2 * g2**2, m["g2g2"], f"E g1^2 g2^2 {name} d={d}")
         assert_mc_mean(h12 * g1 * g2, haar.mean_dqntk(o, g, 2, s) / 2, f"E H12 g1 g2 {name} d={d}")
+        # E[eps mu] = E[(<A> - O_0) mu]: the pair term, and the diagonal term H_11 g_1^2
+        out = expval(psi, a).real
+        h11 = (-(s**2) * expval(psi, g @ c1 - c1 @ g)).real
+        target = 0.7
+        pair = haar.mean_eps_dqntk(o, g, 2, s, target) - 2 * haar.mean_eps_dqntk(o, g, 1, s, target)
+        assert_mc_mean((out - target) * h12 * g1 * g2, pair / 2, f"E eps H12 g1 g2 {name} d={d}")
+        assert_mc_mean((out - target) * h11 * g1**2, haar.mean_eps_dqntk(o, g, 1, s, target), f"E eps H11 g1^2 {name} d={d}")
 
 
 @pytest.mark.parametrize("pattern", [(0, 0, 0, 0), (0, 1, 0, 1), (0, 0, 1, 2)])
@@ -513,13 +520,47 @@ def test_mu_sq_terms_monte_carlo(rng, pattern):
     assert_mc_mean(samples, exact, f"pattern {pattern}")
 
 
+def test_per_layer_generators_against_a_chain_circuit(rng):
+    """Per-layer generators (two kinds, alternating, one not a Pauli string): E K, Var K (chain), E mu
+    and E[eps mu] against circuits that realize the chain model exactly: a Haar input state and an
+    independent Haar W_l after every rotation, K and mu from qntk.kernels."""
+    n, L, s, target, count = 2, 4, 0.5, 0.3, 6000
+    d = 2**n
+    zz = PauliString.from_label("ZZ").matrix()
+    xsum = PauliString.from_label("XI").matrix() + PauliString.from_label("IX").matrix()
+    gens = [zz, xsum] * (L // 2)
+    o = observables.xxz(n).matrix() + 0.4 * np.eye(d)
+    circs = circuits.stack([circuits.from_hermitian(gens, haar_unitaries(rng, L, d), scale=s) for _ in range(count)])
+    states = haar_states(rng, count, d)
+    theta = rng.uniform(0, 2 * np.pi, (count, L))
+    obs = observables.hermitian(o)
+
+    @jax.jit
+    @jax.vmap
+    def stats(circ, th, psi):
+        k = kernels.qntk_fn(circ, obs, target)(th, psi)
+        return k.qntk, k.dqntk, k.eps
+
+    k, mu, eps = map(np.asarray, stats(circs, theta, states))
+    assert_mc_mean(k, haar.mean_qntk(o, gens, None, s), "E K")
+    assert_mc_var(k, haar.var_qntk(o, gens, None, s, model="chain"), "Var K")
+    assert_mc_mean(mu, haar.mean_dqntk(o, gens, None, s), "E mu")
+    assert_mc_mean(eps * mu, haar.mean_eps_dqntk(o, gens, None, s, target), "E eps mu")
+    # a single kind of layer is the scalar form
+    assert_close(haar.var_qntk(o, [zz] * 3, None, s, model="chain"), haar.var_qntk(o, zz, 3, s, model="chain"))
+    with pytest.raises(ValueError, match="per-layer generators"):
+        haar.mean_qntk(o, gens, L + 1, s)
+    with pytest.raises(ValueError, match="one kind of generator"):
+        haar.mean_dqntk_sq(o, gens, None, s)
+
+
 # --- end to end: the random Pauli ansatz -------------------------------------------------------
 
 
 @jax.jit
 def _rpa_batch(circuit, observable, thetas):
     k = jax.vmap(kernels.qntk_fn(circuit, observable, 0.0))(thetas)
-    return k.qntk, k.dqntk
+    return k.qntk, k.dqntk, k.eps
 
 
 def cluster_stats(x):
@@ -531,24 +572,27 @@ def test_rpa_end_to_end():
     """K and mu of qntk.kernels on rpa(3, 20) (Haar W_l, s = 1/2), 40 circuits x 50 angle vectors.
 
     Measured (seeds below): E K = 33.13 +- 0.38 vs 33.86 exact; Var K = 381.6 +- 13.9 vs 385.8 (chain
-    model) and 132.4 (independent model, 18 standard errors away); E mu = -86.5 +- 2.7 vs -91.5.
+    model) and 132.4 (independent model, 18 standard errors away); E mu = -86.5 +- 2.7 vs -91.5; E[eps mu] = -92.7 +- 8.7 vs -85.7.
     The RPA's first layer acts on |0>, not on a Haar state: E[g_1^2] is larger by the factor
     (1 - 3^-n)(d + 1)/d = 1.083, i.e. +0.4 % on E K at L = 20, below the errors here.
     """
     n, L, n_circ, n_theta = 3, 20, 40, 50
     obs = observables.xxz(n)
-    ks, mus = [], []
+    ks, mus, epss = [], [], []
     for c in range(n_circ):
         circ = ansatze.rpa(n, L, seed=1000 + c)
         th = jax.random.uniform(jax.random.key(c), (n_theta, L), maxval=2 * np.pi)
-        k, mu = _rpa_batch(circ, obs, th)
+        k, mu, eps = _rpa_batch(circ, obs, th)
         ks.append(np.asarray(k))
         mus.append(np.asarray(mu))
-    k, mu = np.array(ks), np.array(mus)
+        epss.append(np.asarray(eps))
+    k, mu, eps = np.array(ks), np.array(mus), np.array(epss)
     mean_k, se_k = cluster_stats(k)
     assert abs(mean_k - haar.mean_qntk(obs, None, L, 0.5)) <= N_SE * se_k
     mean_mu, se_mu = cluster_stats(mu)
     assert abs(mean_mu - haar.mean_dqntk(obs, None, L, 0.5)) <= N_SE * se_mu
+    mean_emu, se_emu = cluster_stats(eps * mu)
+    assert abs(mean_emu - haar.mean_eps_dqntk(obs, None, L, 0.5)) <= N_SE * se_emu
     var_k, se_var = cluster_stats((k - mean_k) ** 2)
     assert abs(var_k - haar.var_qntk(obs, None, L, 0.5, model="chain")) <= N_SE * se_var
     # the independent-layer model of 001 eq. (21) misses the pair covariance of a real circuit

@@ -27,18 +27,12 @@ from ..theory import haar, lazy
 _RANDOM_DESIGN = {"rpa", "periodic"}
 
 
-def _generators(model: ModelConfig) -> tuple[list[np.ndarray], list[int], float]:
-    """Distinct layer generators (by spectrum: Haar averages see only the spectrum) and their counts."""
+def _generators(model: ModelConfig) -> tuple[list[np.ndarray], float]:
+    """The generator of every parametrized layer in circuit order, and the generator scale."""
     circuit = model.ansatz_obj().circuit(seed=0)
-    spectra: dict[tuple, list] = {}
-    for layer in range(circuit.n_layers):
-        if int(circuit.param_index[layer]) < 0:
-            continue  # data-encoding layers carry no parameter
-        g = kernels.generator_matrix(circuit, layer)
-        key = tuple(np.round(np.linalg.eigvalsh(g), 12))
-        spectra.setdefault(key, [g, 0])[1] += 1
-    mats, counts = zip(*spectra.values())
-    return list(mats), list(counts), circuit.scale
+    gens = [kernels.generator_matrix(circuit, layer) for layer in range(circuit.n_layers)
+            if int(circuit.param_index[layer]) >= 0]  # data-encoding layers carry no parameter
+    return gens, circuit.scale
 
 
 def predict(
@@ -52,8 +46,8 @@ def predict(
     ``L*``, the concentration conditions, the noise plateau (with ``sigma``) and the steps to a
     relative precision (with ``precision``).
 
-    Keys follow ``qntk kernel --json``: ``K_mean, K_std, mu_mean, mu_std, lambda_ratio, eps_mean,
-    eps_rms`` and ``gamma, L_star, concentration, noise_plateau_eps2, steps_to_precision``.
+    Keys follow ``qntk kernel --json``: ``K_mean, K_std, mu_mean, mu_std, lambda_ratio`` (004 eq. (40)),
+    ``zeta_ratio`` (004 eq. (39)), ``eps_mean, eps_std, eps_rms`` and ``gamma, L_star, concentration, noise_plateau_eps2, steps_to_precision``.
 
     Raises:
         ValueError: for a non-positive ``eta``, a negative ``sigma`` or ``precision`` outside (0, 1).
@@ -65,28 +59,30 @@ def predict(
     if eta is None and (sigma is not None or precision is not None):
         raise ValueError("sigma and precision predictions need the learning rate: pass eta.")
     o = model.observable_obj().matrix()
-    gens, counts, scale = _generators(model)
-    n_params = sum(counts)
-    k_mean = sum(c * haar.mean_qntk(o, g, 1, scale) for g, c in zip(gens, counts))
-    # The chain-model variance and mu moments take one generator; with several generator types
-    # (hva) the first type stands for all layers.
-    g0 = gens[0]
-    k_var = haar.var_qntk(o, g0, n_params, scale, model="chain")
-    mu_mean = haar.mean_dqntk(o, g0, n_params, scale)
+    gens, scale = _generators(model)
+    n_params = len(gens)
+    kinds = len({tuple(np.round(np.linalg.eigvalsh(g), 12)) for g in gens})
+    k_mean = haar.mean_qntk(o, gens, None, scale)
+    k_var = haar.var_qntk(o, gens, None, scale, model="chain")
+    mu_mean = haar.mean_dqntk(o, gens, None, scale)
+    # E[mu^2] is built for one kind of generator; with several kinds (hva) it is not given.
+    mu_sq = haar.mean_dqntk_sq(o, gens, None, scale) if mu_std and kinds == 1 else None
     out = {
-        "K_mean": float(k_mean),
-        "K_std": float(math.sqrt(max(k_var, 0.0))),
-        "mu_mean": float(mu_mean),
-        "mu_std": float(math.sqrt(max(haar.mean_dqntk_sq(o, g0, n_params, scale) - mu_mean**2, 0.0))) if mu_std else None,
-        "lambda_ratio": float(mu_mean / k_mean),
-        "eps_mean": float(haar.mean_eps(o, model.target)),
-        "eps_rms": float(math.sqrt(haar.mean_eps_sq(o, model.target))),
+        "K_mean": k_mean,
+        "K_std": math.sqrt(max(k_var, 0.0)),
+        "mu_mean": mu_mean,
+        "mu_std": None if mu_sq is None else math.sqrt(max(mu_sq - mu_mean**2, 0.0)),
+        "lambda_ratio": mu_mean / k_mean,
+        "zeta_ratio": haar.mean_eps_dqntk(o, gens, None, scale, model.target) / k_mean**2,
+        "eps_mean": haar.mean_eps(o, model.target),
+        "eps_std": math.sqrt(max(haar.mean_eps_sq(o, model.target) - haar.mean_eps(o, model.target) ** 2, 0.0)),
+        "eps_rms": math.sqrt(haar.mean_eps_sq(o, model.target)),
         "n_params": n_params,
         "ensemble": "Haar chain model (independent Haar gates between rotations), exact in d",
         "assumption_holds": model.ansatz in _RANDOM_DESIGN,
     }
-    if len(gens) > 1:
-        out["note"] = "several generator types: Delta K and mu use the first type for every layer"
+    if kinds > 1 and mu_std:
+        out["note"] = f"{kinds} kinds of layer generator: mu_std (E[mu^2]) is computed for one kind only and is not given"
     if eta is not None:
         out["gamma"] = float(lazy.decay_rate(eta, k_mean))
         out["L_star"] = float(lazy.overparametrization_threshold(eta, k_mean / n_params))

@@ -106,7 +106,14 @@ def stack(circuits: Sequence[Circuit]) -> Circuit:
     """Stacks circuits of identical structure into an ensemble along a new leading axis."""
     if not circuits:
         raise ValueError("circuits is empty: pass at least one circuit to stack.")
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *circuits)
+    return jax.tree.map(_stack_leaves, *circuits)
+
+
+def _stack_leaves(*xs):
+    if any(isinstance(x, jax.core.Tracer) for x in xs):
+        return jnp.stack(xs)
+    # host-side stacking: one transfer instead of thousands of small device operations
+    return jnp.asarray(np.stack([np.asarray(x) for x in xs]))
 
 
 def index(circuit: Circuit, i: int) -> Circuit:

@@ -62,8 +62,8 @@ Every quantity that needs several layers at once (``mu``, ``mu^2``) uses the cha
 
 Public functions: :func:`weingarten_matrix`, :func:`cycle_trace`, :func:`haar_moment`,
 :func:`haar_state_moment`, :class:`TracePoly` / :class:`OpPoly`; :func:`mean_qntk`, :func:`var_qntk`,
-:func:`gradient_moments`, :func:`mean_dqntk`, :func:`mean_dqntk_sq`, :func:`mean_eps`,
-:func:`mean_eps_sq`.
+:func:`gradient_moments`, :func:`mean_dqntk`, :func:`mean_dqntk_sq`, :func:`mean_eps_dqntk`,
+:func:`lambda_ratio`, :func:`zeta_ratio`, :func:`mean_eps`, :func:`mean_eps_sq`.
 """
 
 from __future__ import annotations
@@ -723,7 +723,7 @@ def _state_rewire(words: Sequence[Word], p: str, d: int):
 
 _P, _G, _O = OpPoly("P"), OpPoly("G"), OpPoly("O")
 _A = OpPoly(("V", "O", "V" + DAGGER))  # Haar conjugate of O
-_GY = OpPoly(("Y", "G", "Y" + DAGGER))  # Haar conjugate of G (chain model, second layer)
+_GY = OpPoly(("Y", "H", "Y" + DAGGER))  # Haar conjugate of the later layer's generator H (chain model)
 
 
 def _ev(op: OpPoly, d: int) -> TracePoly:
@@ -731,29 +731,35 @@ def _ev(op: OpPoly, d: int) -> TracePoly:
     return trace(_P * op, d)
 
 
+def _integrand(name: str, d: int) -> TracePoly:
+    """The trace polynomial in ``P`` (state), ``V`` (``A = V O V^dagger``) and ``Y`` (``G' = Y G Y^dagger``)
+    whose average :func:`_moment` takes (scale ``s = 1``).
+
+    ``g = i <[G, A]>`` is the gradient of one layer divided by ``s``, ``gy = i <[G', A]>`` that of a later
+    layer with generator ``H`` seen from an earlier one (``G' = Y H Y^dagger``, chain model), ``H`` the Hessian terms and ``<A>`` the output
+    ``<O>``, which is ``<psi_l|A_l|psi_l>`` in the frame of any layer ``l``.
+    """
+    g = _ev(comm(_G, _A), d) * 1j
+    gy = _ev(comm(_GY, _A), d) * 1j
+    h_ll = _ev(comm(_G, comm(_G, _A)), d) * -1  # H_ll / s^2 = -<[G,[G,A]]>
+    h_12 = _ev(comm(_G, comm(_GY, _A)), d) * -1  # H_l1l2 / s^2, l1 < l2
+    polys = {
+        "g2": lambda: g**2,
+        "g4": lambda: g**4,
+        "g2g2": lambda: g**2 * gy**2,
+        "hg2": lambda: h_ll * g**2,  # H_ll g_l^2
+        "hgg": lambda: h_12 * g * gy,  # H_l1l2 g_l1 g_l2
+        "ohg2": lambda: _ev(_A, d) * h_ll * g**2,  # <O> H_ll g_l^2
+        "ohgg": lambda: _ev(_A, d) * h_12 * g * gy,  # <O> H_l1l2 g_l1 g_l2
+    }
+    return polys[name]()
+
+
 @functools.lru_cache(maxsize=None)
 def _moment(name: str, d: int) -> TracePoly:
-    """Averaged trace polynomials in ``O`` and ``G`` (scale ``s = 1``), cached per dimension.
-
-    ``gi = i <[G, A]>`` is the gradient of one layer divided by ``s``; ``gy = i <[G', A]>`` that of a later
-    layer seen from an earlier one (chain model).
-    """
-    gi = _ev(comm(_G, _A), d) * 1j
-    if name == "g2":
-        poly = gi**2
-    elif name == "g4":
-        poly = gi**4
-    elif name == "g2g2":
-        gy = _ev(comm(_GY, _A), d) * 1j
-        poly = gi**2 * gy**2
-    elif name == "hg2":  # H_ll g_l^2 / s^4 = <[G,[G,A]]> <[G,A]>^2
-        poly = _ev(comm(_G, comm(_G, _A)), d) * _ev(comm(_G, _A), d) ** 2
-    elif name == "hgg":  # H_l1l2 g_l1 g_l2 / s^4 = <[G,[G',A]]> <[G,A]> <[G',A]>
-        poly = _ev(comm(_G, comm(_GY, _A)), d) * _ev(comm(_G, _A), d) * _ev(comm(_GY, _A), d)
-    else:  # pragma: no cover - internal
-        raise KeyError(name)
-    poly = poly.haar_state("P")
-    if "Y" in {x for m in poly.terms for w in m for x in w}:
+    """The Haar average of :func:`_integrand` over the state, then ``Y``, then ``V``; cached per dimension."""
+    poly = _integrand(name, d).haar_state("P")
+    if "Y" in poly.letters():
         poly = poly.haar_unitary("Y")
     return poly.haar_unitary("V")
 
@@ -777,16 +783,67 @@ def _matrix(name: str, x, d: int | None = None) -> np.ndarray:
     return m
 
 
+def _default_generator(d: int) -> np.ndarray:
+    if d % 2:
+        raise ValueError(f"d = {d} is odd: pass the generator matrix explicitly.")
+    return np.kron(np.diag([1.0, -1.0]), np.eye(d // 2))
+
+
 def _operands(observable, generator) -> tuple[np.ndarray, np.ndarray, int]:
     o = _matrix("observable", observable)
     d = o.shape[0]
-    if generator is None:
-        g = np.kron(np.diag([1.0, -1.0]), np.eye(d // 2)) if d % 2 == 0 else None
-        if g is None:
-            raise ValueError(f"d = {d} is odd: pass the generator matrix explicitly.")
-    else:
-        g = _matrix("generator", generator, d)
-    return o, g, d
+    return o, _default_generator(d) if generator is None else _matrix("generator", generator, d), d
+
+
+def _is_sequence(generator) -> bool:
+    """A sequence of per-layer generators (labels, observables or matrices), not one generator."""
+    if generator is None or isinstance(generator, str) or hasattr(generator, "matrix"):
+        return False
+    if isinstance(generator, np.ndarray):
+        return generator.ndim == 3
+    return isinstance(generator, Sequence) and len(generator) > 0 and (
+        isinstance(generator[0], str) or hasattr(generator[0], "matrix") or np.ndim(generator[0]) == 2)
+
+
+class _Layers:
+    """The observable and the layers' generators grouped by spectrum (Haar averages see only the
+    spectrum of each ``G``): ``gens[t]``, ``counts[t]`` layers of type ``t`` and ``pairs[t1, t2]``
+    pairs of layers ``l1 < l2`` with types ``t1, t2``."""
+
+    def __init__(self, observable, generator, n_layers):
+        self.o = _matrix("observable", observable)
+        self.d = d = self.o.shape[0]
+        if _is_sequence(generator):
+            mats = [_matrix(f"generator[{i}]", g, d) for i, g in enumerate(generator)]
+            if n_layers is not None and _check_layers(n_layers) != len(mats):
+                raise ValueError(f"n_layers = {n_layers} but {len(mats)} per-layer generators were given: pass n_layers=None.")
+        else:
+            g = _default_generator(d) if generator is None else _matrix("generator", generator, d)
+            mats = [g] * _check_layers(1 if n_layers is None else n_layers)
+        keys, types, self.gens = {}, [], []
+        for m in mats:
+            key = tuple(np.round(np.linalg.eigvalsh(m), 12))
+            if key not in keys:
+                keys[key] = len(self.gens)
+                self.gens.append(m)
+            types.append(keys[key])
+        n_types = len(self.gens)
+        onehot = np.eye(n_types)[types]  # (L, T)
+        self.n_layers = len(types)
+        self.counts = onehot.sum(axis=0)
+        before = np.cumsum(onehot, axis=0) - onehot  # layers of each type before l
+        self.pairs = before.T @ onehot  # pairs[t1, t2] = #{l1 < l2: type t1 at l1, type t2 at l2}
+
+    def value(self, name: str, t1: int, t2: int | None = None) -> float:
+        return _value(name, self.o, self.gens[t1], self.d, self.gens[t1 if t2 is None else t2])
+
+    def single(self, name: str) -> float:
+        """``sum_l f(G_l)``."""
+        return sum(c * self.value(name, t) for t, c in enumerate(self.counts) if c)
+
+    def ordered_pairs(self, fn) -> float:
+        """``sum_{l1 != l2} fn(t_l1, t_l2)`` with the earlier layer first: twice the ``l1 < l2`` sum."""
+        return 2 * sum(n * fn(t1, t2) for (t1, t2), n in np.ndenumerate(self.pairs) if n)
 
 
 def _check_layers(n_layers) -> int:
@@ -813,8 +870,8 @@ def _check_model(model: str) -> str:
     return model
 
 
-def _value(name: str, o: np.ndarray, g: np.ndarray, d: int) -> float:
-    val = _moment(name, d).evaluate({"O": o, "G": g})
+def _value(name: str, o: np.ndarray, g: np.ndarray, d: int, h: np.ndarray | None = None) -> float:
+    val = _moment(name, d).evaluate({"O": o, "G": g, "H": g if h is None else h})
     scale = max(1.0, abs(val))
     if abs(val.imag) > 1e-8 * scale:  # pragma: no cover - would be an engine bug
         raise RuntimeError(f"the average {name} came out complex ({val}); please report this.")
@@ -841,7 +898,7 @@ def gradient_moments(observable, generator=None, scale: float = 0.5) -> dict[str
     }
 
 
-def mean_qntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5) -> float:
+def mean_qntk(observable, generator=None, n_layers: int | None = None, scale: float = 0.5) -> float:
     """Exact Haar average ``E[K]`` of the QNTK at initialization, any ``O`` and ``G``, any ``d``.
 
     With ``g_l = i s <psi_l|[G, A_l]|psi_l>``, a Haar state and a Haar conjugate ``A_l = V O V^dagger``,
@@ -859,8 +916,10 @@ def mean_qntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5)
     Args:
         observable: ``O``, a Hermitian ``(d, d)`` matrix or a :mod:`qntk.models.observables` observable.
         generator: ``G``, a Hermitian ``(d, d)`` matrix or Pauli label; default ``Z (x) 1`` (any Pauli
-            string gives the same averages).
-        n_layers: ``L``.
+            string gives the same averages). Or a sequence of per-layer generators in circuit order
+            (e.g. a Hamiltonian variational ansatz alternating two kinds of layer): every sum over
+            layers and ordered pairs of layers then uses each layer's own ``G``.
+        n_layers: ``L`` (default 1); with per-layer generators, ``None`` or their number.
         scale: ``s`` in ``exp(-i s theta G)``.
 
     Returns:
@@ -877,11 +936,10 @@ def mean_qntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5)
         >>> bool(np.isclose(k, 20 * (d * t2 - t1**2) * 2 / (d + 1) / (d**2 - 1)))  # 001 eq. (22)
         True
     """
-    o, g, d = _operands(observable, generator)
-    return _check_layers(n_layers) * _check_scale(scale) ** 2 * _value("g2", o, g, d)
+    return float(_check_scale(scale) ** 2 * _Layers(observable, generator, n_layers).single("g2"))
 
 
-def var_qntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5, *, model: str = "independent") -> float:
+def var_qntk(observable, generator=None, n_layers: int | None = None, scale: float = 0.5, *, model: str = "independent") -> float:
     """Exact Haar variance ``Var K`` at initialization.
 
     * ``model="independent"`` (001 eq. (21)): the layers are independent, ``Var K = L (E[g^4] - E[g^2]^2)``;
@@ -906,16 +964,15 @@ def var_qntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5, 
         >>> bool(v1 > 0), bool(v2 > v1)
         (True, True)
     """
-    o, g, d = _operands(observable, generator)
-    L, s = _check_layers(n_layers), _check_scale(scale)
-    g2 = _value("g2", o, g, d)
-    var = L * (_value("g4", o, g, d) - g2**2)
+    layers, s = _Layers(observable, generator, n_layers), _check_scale(scale)
+    g2 = [layers.value("g2", t) for t in range(len(layers.gens))]
+    var = layers.single("g4") - sum(c * x**2 for c, x in zip(layers.counts, g2))
     if _check_model(model) == "chain":
-        var += L * (L - 1) * (_value("g2g2", o, g, d) - g2**2)
-    return s**4 * var
+        var += layers.ordered_pairs(lambda t1, t2: layers.value("g2g2", t1, t2) - g2[t1] * g2[t2])
+    return float(s**4 * var)
 
 
-def mean_dqntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5) -> float:
+def mean_dqntk(observable, generator=None, n_layers: int | None = None, scale: float = 0.5) -> float:
     """Exact Haar average ``E[mu]`` of the dQNTK ``mu = sum_{l1 l2} d^2 eps / d theta_l1 d theta_l2 g_l1 g_l2``.
 
     .. math::  \\mathbb E[\\mu] = L\\, s^4\\, \\mathbb E\\big[\\langle[G,[G,A]]\\rangle \\langle[G,A]\\rangle^2\\big]
@@ -941,9 +998,54 @@ def mean_dqntk(observable, generator=None, n_layers: int = 1, scale: float = 0.5
         >>> round(mean_dqntk(observables.pauli_measurement("XZ"), "YY", 10), 12)
         0.0
     """
-    o, g, d = _operands(observable, generator)
-    L, s = _check_layers(n_layers), _check_scale(scale)
-    return s**4 * (L * _value("hg2", o, g, d) + L * (L - 1) * _value("hgg", o, g, d))
+    layers = _Layers(observable, generator, n_layers)
+    return float(_check_scale(scale) ** 4 * (layers.single("hg2") + layers.ordered_pairs(lambda a, b: layers.value("hgg", a, b))))
+
+
+def mean_eps_dqntk(observable, generator=None, n_layers: int | None = None, scale: float = 0.5, target: float = 0.0) -> float:
+    """Exact Haar average ``E[eps mu]`` (chain model), the numerator of 004's dynamical index.
+
+    .. math::  \\mathbb E[\\varepsilon\\mu] = L\\, s^4\\, \\mathbb E\\big[\\langle A\\rangle \\langle[G,[G,A]]\\rangle
+               \\langle[G,A]\\rangle^2\\big] + L (L - 1)\\, s^4\\, \\mathbb E\\big[\\langle A\\rangle
+               \\langle[G,[G',A]]\\rangle \\langle[G,A]\\rangle \\langle[G',A]\\rangle\\big] - O_0\\, \\mathbb E[\\mu] ,
+
+    with ``eps = <O> - O_0`` and ``<O> = <psi_l|A_l|psi_l>`` written in the frame of the earlier layer
+    (degree-4 state and Weingarten averages). 004 Lemma 4 / eq. (39) gives the leading order of
+    ``zeta_0 = E[eps mu] / E[K]^2`` for a traceless ``O``; see :func:`zeta_ratio`.
+
+    Args:
+        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        target: ``O_0``.
+
+    Returns:
+        ``E[eps mu]``.
+    """
+    layers, s = _Layers(observable, generator, n_layers), _check_scale(scale)
+    o_mu = s**4 * (layers.single("ohg2") + layers.ordered_pairs(lambda a, b: layers.value("ohgg", a, b)))
+    return float(o_mu - _check_real("target", target) * mean_dqntk(observable, generator, n_layers, scale))
+
+
+def lambda_ratio(observable, generator=None, n_layers: int | None = None, scale: float = 0.5) -> float:
+    """``lambda_0 = E[mu] / E[K]`` at initialization, exact in ``d`` (004 Lemma 4, eq. (40)).
+
+    004 defines the ensemble value as the ratio of averages (004 sec. "Unitary ensemble theory");
+    its leading order ``L tr(O^3) / (4 d tr O^2)`` (``s = 1/2``, traceless ``O``) is this ratio's
+    ``L, d >> 1`` limit (``docs/theory-haar.md``).
+    """
+    return mean_dqntk(observable, generator, n_layers, scale) / mean_qntk(observable, generator, n_layers, scale)
+
+
+def zeta_ratio(observable, generator=None, n_layers: int | None = None, scale: float = 0.5, target: float = 0.0) -> float:
+    """``zeta_0 = E[eps mu] / E[K]^2`` at initialization, exact in ``d`` (004 Lemma 4, eq. (39)).
+
+    Example:
+        >>> from qntk.models import observables
+        >>> z = zeta_ratio(observables.xxz(2), None, 8, 0.5, target=-3.0)
+        >>> bool(np.isfinite(z))
+        True
+    """
+    k = mean_qntk(observable, generator, n_layers, scale)
+    return mean_eps_dqntk(observable, generator, n_layers, scale, target) / k**2
 
 
 def _mu_sq_patterns() -> dict[tuple[int, int, int, int], tuple[int, int]]:
@@ -1017,7 +1119,7 @@ def _mu_sq_term_symbolic(pattern: tuple[int, int, int, int], d: int) -> TracePol
     return poly
 
 
-def mean_dqntk_sq(observable, generator=None, n_layers: int = 1, scale: float = 0.5) -> float:
+def mean_dqntk_sq(observable, generator=None, n_layers: int | None = None, scale: float = 0.5) -> float:
     """Exact ``E[mu^2]`` under the chain model; ``Delta mu = sqrt(E[mu^2])`` of 000 eq. (15), 001 eq. (51).
 
     .. math::  \\mathbb E[\\mu^2] = \\sum_{m=1}^{4} \\binom{L}{m}
@@ -1041,8 +1143,11 @@ def mean_dqntk_sq(observable, generator=None, n_layers: int = 1, scale: float = 
         >>> round(mean_dqntk_sq(observables.xxz(3), None, 20, 0.5), 1)  # doctest: +SKIP
         27531.3
     """
-    o, g, d = _operands(observable, generator)
-    L, s = _check_layers(n_layers), _check_scale(scale)
+    layers, s = _Layers(observable, generator, n_layers), _check_scale(scale)
+    if len(layers.gens) > 1:
+        raise ValueError(f"mean_dqntk_sq takes one kind of generator for every layer; got {len(layers.gens)} kinds "
+                         "(by spectrum): pass a single generator.")
+    o, g, d, L = layers.o, layers.gens[0], layers.d, layers.n_layers
     total = 0.0
     for pattern, (m, mult) in _mu_sq_patterns().items():
         if m <= L:
