@@ -487,6 +487,7 @@ def test_chain_model_pair_moments_monte_carlo(rng, n):
         pair = haar.mean_eps_dqntk(o, g, 2, s, target) - 2 * haar.mean_eps_dqntk(o, g, 1, s, target)
         assert_mc_mean((out - target) * h12 * g1 * g2, pair / 2, f"E eps H12 g1 g2 {name} d={d}")
         assert_mc_mean((out - target) * h11 * g1**2, haar.mean_eps_dqntk(o, g, 1, s, target), f"E eps H11 g1^2 {name} d={d}")
+        assert_mc_mean((out - target) * g1**2, haar.mean_eps_qntk(o, g, 1, s, target), f"E eps g^2 {name} d={d}")
 
 
 @pytest.mark.parametrize("pattern", [(0, 0, 0, 0), (0, 1, 0, 1), (0, 0, 1, 2)])
@@ -546,6 +547,7 @@ def test_per_layer_generators_against_a_chain_circuit(rng):
     assert_mc_var(k, haar.var_qntk(o, gens, None, s, model="chain"), "Var K")
     assert_mc_mean(mu, haar.mean_dqntk(o, gens, None, s), "E mu")
     assert_mc_mean(eps * mu, haar.mean_eps_dqntk(o, gens, None, s, target), "E eps mu")
+    assert_mc_mean(eps * k, haar.mean_eps_qntk(o, gens, None, s, target), "E eps K")
     # a single kind of layer is the scalar form
     assert_close(haar.var_qntk(o, [zz] * 3, None, s, model="chain"), haar.var_qntk(o, zz, 3, s, model="chain"))
     with pytest.raises(ValueError, match="per-layer generators"):

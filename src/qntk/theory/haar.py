@@ -63,7 +63,7 @@ Every quantity that needs several layers at once (``mu``, ``mu^2``) uses the cha
 Public functions: :func:`weingarten_matrix`, :func:`cycle_trace`, :func:`haar_moment`,
 :func:`haar_state_moment`, :class:`TracePoly` / :class:`OpPoly`; :func:`mean_qntk`, :func:`var_qntk`,
 :func:`gradient_moments`, :func:`mean_dqntk`, :func:`mean_dqntk_sq`, :func:`mean_eps_dqntk`,
-:func:`lambda_ratio`, :func:`zeta_ratio`, :func:`mean_eps`, :func:`mean_eps_sq`.
+:func:`lambda_ratio`, :func:`zeta_ratio`, :func:`mean_eps_qntk`, :func:`mean_eps`, :func:`mean_eps_sq`.
 """
 
 from __future__ import annotations
@@ -745,6 +745,7 @@ def _integrand(name: str, d: int) -> TracePoly:
     h_12 = _ev(comm(_G, comm(_GY, _A)), d) * -1  # H_l1l2 / s^2, l1 < l2
     polys = {
         "g2": lambda: g**2,
+        "og2": lambda: _ev(_A, d) * g**2,  # <O> g_l^2
         "g4": lambda: g**4,
         "g2g2": lambda: g**2 * gy**2,
         "hg2": lambda: h_ll * g**2,  # H_ll g_l^2
@@ -1000,6 +1001,22 @@ def mean_dqntk(observable, generator=None, n_layers: int | None = None, scale: f
     """
     layers = _Layers(observable, generator, n_layers)
     return float(_check_scale(scale) ** 4 * (layers.single("hg2") + layers.ordered_pairs(lambda a, b: layers.value("hgg", a, b))))
+
+
+def mean_eps_qntk(observable, generator=None, n_layers: int | None = None, scale: float = 0.5, target: float = 0.0) -> float:
+    """Exact Haar average ``E[eps K]``: ``s^2 sum_l E[<A> <i[G_l, A]>^2] - O_0 E[K]`` (degree-3 averages).
+
+    With :func:`mean_eps`, :func:`mean_qntk` it gives ``Cov(eps, K)``: the residual and the kernel of a
+    random circuit are correlated unless ``tr(O_bar^3) = 0``, which biases the ensemble-averaged decay
+    of :func:`qntk.theory.lazy.ensemble_residual`.
+
+    Args:
+        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        target: ``O_0``.
+    """
+    layers = _Layers(observable, generator, n_layers)
+    s2 = _check_scale(scale) ** 2
+    return float(s2 * layers.single("og2") - _check_real("target", target) * mean_qntk(observable, generator, n_layers, scale))
 
 
 def mean_eps_dqntk(observable, generator=None, n_layers: int | None = None, scale: float = 0.5, target: float = 0.0) -> float:

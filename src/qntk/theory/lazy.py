@@ -29,6 +29,36 @@ def frozen_residual_exp(eps0, eta, qntk, t):
     return np.exp(-decay_rate(eta, qntk) * np.asarray(t)) * eps0
 
 
+def ensemble_residual(eta, t, eps_mean, qntk_mean, qntk_var, cov_eps_qntk=0.0):
+    """Ensemble mean of the frozen-QNTK residual ``E[eps(0) exp(-eta K t)]`` when ``K`` varies across the
+    ensemble: 000 eq. (10) averaged over the law of ``(eps(0), K)`` instead of evaluated at ``K̄``.
+
+    ``K`` follows the Gamma law with the given mean and variance (``K`` is a sum of squared
+    gradients), and ``eps(0)`` its linear regression on ``K``, ``E[eps(0) | K] = E eps + c (K - K̄) / Var K``
+    with ``c = Cov(eps(0), K)``. With ``x = eta t``, ``theta = Var K / K̄``, ``k = K̄^2 / Var K``:
+
+    .. math::  \\mathbb E[\\varepsilon(0) e^{-x K}] = (1 + x\\theta)^{-k}
+               \\Big(\\mathbb E\\varepsilon(0) - \\frac{c\\, x}{1 + x\\theta}\\Big) ,
+
+    which is ``E eps(0) exp(-eta K̄ t)`` (000 eq. (10)) when ``Var K -> 0``. The spread makes the mean
+    decay slower than ``exp(-gamma t)`` once ``eta t Delta K`` is of order one: small-``K`` members
+    dominate the late-time mean. Haar values of the moments: :func:`qntk.theory.haar.mean_qntk`,
+    ``var_qntk``, ``mean_eps``, ``mean_eps_qntk``.
+
+    Example:
+        >>> round(float(ensemble_residual(0.01, 10, 1.0, 10.0, 1e-12)), 6) == round(float(np.exp(-1.0)), 6)
+        True
+    """
+    x = eta * np.asarray(t, dtype=float)
+    k_mean, k_var = np.asarray(qntk_mean, float), np.asarray(qntk_var, float)
+    if np.any(k_var < 0) or np.any(k_mean <= 0):
+        raise ValueError(f"need qntk_mean > 0 and qntk_var >= 0, got {qntk_mean!r}, {qntk_var!r}.")
+    theta = k_var / k_mean
+    safe = np.where(k_var > 0, k_var, 1.0)
+    laplace = np.where(k_var > 0, np.exp(-(k_mean**2 / safe) * np.log1p(x * safe / k_mean)), np.exp(-x * k_mean))
+    return laplace * (eps_mean - cov_eps_qntk * x / (1.0 + x * theta))
+
+
 def decay_rate(eta, qntk):
     """``gamma = eta K`` (000 eq. (11))."""
     return eta * np.asarray(qntk)
