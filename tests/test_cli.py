@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 SMALL = ["--qubits", "2", "--layers", "4", "--samples", "8", "--no-theory"]
@@ -90,6 +91,13 @@ def test_train_writes_netcdf_and_json_summary(tmp_path):
     assert summary["final_loss_mean"] < summary["rows"][0]["loss_mean"]
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         assert ds.eps.shape == (21, 1, 3, 1)
+    # the quadratic loss carries the theory of the mean residual, from the same Haar averages as predict
+    th = summary["theory"]
+    assert th["eps_mean"] == pytest.approx(3.0) and th["gamma"] == pytest.approx(0.01 * th["K_mean"])
+    first, last = summary["rows"][0], summary["rows"][-1]
+    assert first["eps_theory"] == pytest.approx(3.0) and first["eps_eq10"] == pytest.approx(3.0)
+    assert last["eps_eq10"] == pytest.approx(3.0 * np.exp(-20 * th["gamma"]))
+    assert 0 < last["eps_theory"] < first["eps_theory"] and last["eps_sem"] > 0
 
 
 def test_predict_json_and_kernel_theory_block():

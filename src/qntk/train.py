@@ -73,7 +73,7 @@ class TrainConfig:
     model: ModelConfig
     eta: float = 1e-3
     steps: int = 100
-    samples: int = 10
+    samples: int = 100
     circuits: int = 1
     seed: int = 0
     loss: str = "quadratic"
@@ -274,7 +274,8 @@ def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list
 
 
 def summarize(ds, n_rows: int = 6) -> dict:
-    """A JSON-ready summary: ensemble means of eps, |eps|, K (trace over data) and the loss at a few steps."""
+    """A JSON-ready summary: ensemble means of eps (with its standard error), |eps|, K (trace over data)
+    and the loss at a few steps."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -282,6 +283,7 @@ def summarize(ds, n_rows: int = 6) -> dict:
         {
             "step": int(t),
             "eps_mean": float(eps[t].mean()),
+            "eps_sem": float(eps[t].std(ddof=1) / np.sqrt(eps[t].size)) if eps[t].size > 1 else None,
             "abs_eps_mean": float(np.abs(eps[t]).mean()),
             "K_mean": float(k_trace[t].mean()),
             "loss_mean": float(ds.loss.values[t].mean()),

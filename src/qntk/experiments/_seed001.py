@@ -25,11 +25,14 @@ def model(qubits: int, layers: int, observable_seed: int) -> ModelConfig:
                        scale=-1.0, options={"paulis": "full"})
 
 
-def note(m: ModelConfig) -> str:
-    """The one-line statement of the model choice for tables."""
-    return (f"rpa over the full Pauli group with exp(+i theta P) (s = -1), Haar W, one fixed circuit, n = {m.qubits}, "
-            f"L = {m.layers}; O = 000's 10-term random Pauli mixture ({m.observable}), O_0 = {m.target:g}; "
-            "in place of 001's randomized hardware-efficient ansatz, which qntk does not have")
+def note(m: ModelConfig, circuits: str | None = None) -> str:
+    """The one-line statement of the model for tables: for a 000 figure (``circuits`` says how the
+    circuits and angles were drawn) the ansatz is 000's own; for a 001 figure it stands in for 001's."""
+    base = (f"rpa over the full Pauli group with exp(+i theta P) (s = -1), Haar W, n = {m.qubits}, L = {m.layers}; "
+            f"O = 000's 10-term random Pauli mixture ({m.observable}), O_0 = {m.target:g}")
+    if circuits is not None:
+        return f"000 eq. (20): {base}; {circuits}"
+    return f"{base}; one fixed circuit, in place of 001's randomized hardware-efficient ansatz, which qntk does not have"
 
 
 def run(m: ModelConfig, eta: float, sigma: float, steps: int, samples: int, seed: int,

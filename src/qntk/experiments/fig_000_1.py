@@ -63,14 +63,13 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         for name, value in zip(cols, (mean, sem, ratio, ratio_sem, k_th, dk_th, eq9, eq12)):
             cols[name].append(value)
         rows.append(row(f"K̄, L = {layers}", k_th, mean, sem,
-                        f"exact Haar E[K] (001 eq. (22)); 000 eq. (9) gives {eq9:.4g}"
-                        + ("" if rows else f"; {_seed001.note(model)}")))
+                        f"exact Haar E[K] (001 eq. (22)); 000 eq. (9) gives {eq9:.4g}"))
         rows.append(row(f"Delta K / K̄, L = {layers}", dk_th, ratio, ratio_sem,
                         f"exact Haar chain model; 000 eq. (12)/(9) gives {eq12:.4g}; sem by circuit bootstrap"))
     data = xr.Dataset({name: ("layers", np.asarray(v, float)) for name, v in cols.items()},
                       coords={"layers": np.asarray(size["layers"])})
-    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, model_note=_seed001.note(model),
-                  model=model.to_dict(), time_s=time.perf_counter() - start,
+    model_note = _seed001.note(model, f"{size['circuits']} circuits x {size['samples']} angle vectors per L")
+    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, model_note=model_note, model=model.to_dict(), time_s=time.perf_counter() - start,
                   **{k: v for k, v in size.items()})
     return Result(NAME, data, rows, config)
 

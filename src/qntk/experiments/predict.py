@@ -93,3 +93,29 @@ def predict(
         if precision is not None:
             out["steps_to_precision"] = float(lazy.steps_to_precision(precision, eta, k_mean))
     return out
+
+
+def residual_theory(model: ModelConfig, eta: float, steps) -> dict:
+    """The mean residual of gradient descent on the quadratic loss at ``steps``, from theory only.
+
+    Returns ``eps_eq10``, 000 eq. (10) ``E[eps(0)] exp(-eta K̄ t)`` with the exact Haar ``K̄``, and
+    ``eps_ensemble``, the same decay averaged over the Haar law of ``(eps(0), K)``
+    (:func:`qntk.theory.lazy.ensemble_residual`), as lists over ``steps``; and the moments used:
+    ``K_mean``, ``K_std``, ``eps_mean``, ``cov_eps_K``, ``gamma``.
+    """
+    o = model.observable_obj().matrix()
+    gens, scale = _generators(model)
+    k_mean = haar.mean_qntk(o, gens, None, scale)
+    k_var = max(haar.var_qntk(o, gens, None, scale, model="chain"), 0.0)
+    eps_mean = haar.mean_eps(o, model.target)
+    cov = haar.mean_eps_qntk(o, gens, None, scale, model.target) - eps_mean * k_mean
+    t = np.asarray(steps, dtype=float)
+    return {
+        "K_mean": k_mean,
+        "K_std": math.sqrt(k_var),
+        "eps_mean": eps_mean,
+        "cov_eps_K": cov,
+        "gamma": float(lazy.decay_rate(eta, k_mean)),
+        "eps_eq10": lazy.frozen_residual_exp(eps_mean, eta, k_mean, t).tolist(),
+        "eps_ensemble": lazy.ensemble_residual(eta, t, eps_mean, k_mean, k_var, cov).tolist(),
+    }

@@ -11,7 +11,7 @@ Example:
     >>> round(r["rel_err"], 3), r["within_ci"]
     (0.05, True)
     >>> sorted(FIGURES)
-    ['000-fig1', '001-fig2', '001-fig3', '001-fig4']
+    ['000-fig1', '000-fig2', '000-fig3', '001-fig2', '001-fig3', '001-fig4']
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def run_all(out_dir: str | Path, quick: bool = False, seed: int = 0, progress: b
 
 
 # Imported last: the figure modules import Result and the row helpers from this module.
-from . import fig_000_1, fig_001_2, fig_001_3, fig_001_4  # noqa: E402
+from . import fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4  # noqa: E402
 
 #: Registered figures, keyed by ``<seed>-fig<k>``.
-FIGURES: dict[str, ModuleType] = {m.NAME: m for m in (fig_000_1, fig_001_2, fig_001_3, fig_001_4)}
+FIGURES: dict[str, ModuleType] = {m.NAME: m for m in (fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4)}
