@@ -100,6 +100,22 @@ def test_train_writes_netcdf_and_json_summary(tmp_path):
     assert 0 < last["eps_theory"] < first["eps_theory"] and last["eps_sem"] > 0
 
 
+def test_train_supervised_data_sets():
+    out = qntk("train", "--qubits", "2", "--layers", "6", "--data", "orthogonal:m=4,seed=1", "--eta", "0.01",
+               "--steps", "5", "--samples", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["config"]["loss"] == "supervised" and summary["config"]["data"]["n_samples"] == 4
+    assert "theory" not in summary
+    out = qntk("train", "--ansatz", "reuploading", "--qubits", "2", "--layers", "2", "--data", "tfim:points=5",
+               "--eta", "0.05", "--steps", "3", "--samples", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    for args, message in [(("--data", "tfim:points=5"), "encoding ansatz"), (("--data", "moons"), "unknown data set"),
+                          (("--data", "orthogonal:m=3"), "even"), (("--qubits", "2", "--data", "orthogonal:m=8"), "exceeds")]:
+        bad = qntk("train", "--steps", "2", *args)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+
 def test_predict_json_and_kernel_theory_block():
     out = qntk("predict", "--qubits", "2", "--layers", "8", "--target", "-2", "--eta", "1e-3", "--sigma", "1e-3",
                "--precision", "0.01", "--json")

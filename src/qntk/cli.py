@@ -163,7 +163,14 @@ def train_cmd(
     samples: Annotated[Optional[int], typer.Option(help="Initializations per circuit.")] = None,
     circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits, angles, noise).")] = None,
-    loss: Annotated[Optional[str], typer.Option(help="quadratic ((<O> - O_0)^2 / 2) or linear (<O>).")] = None,
+    loss: Annotated[
+        Optional[str], typer.Option(help="quadratic ((<O> - O_0)^2 / 2), linear (<O>) or supervised (000 eq. 3; the default with --data).")
+    ] = None,
+    data: Annotated[
+        Optional[str],
+        typer.Option(help="Data set of the supervised loss: orthogonal[:m=4,seed=0,kind=haar] (input states) or "
+                          "tfim[:spins=6,points=20,h_min=0,h_max=2] (features, for --ansatz reuploading)."),
+    ] = None,
     sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise per step (001 eq. 28).")] = None,
     shots: Annotated[Optional[int], typer.Option(help="Measurements per expectation value (default: exact).")] = None,
     record_mu: Annotated[Optional[bool], typer.Option("--record-mu", help="Also record mu(t).")] = None,
@@ -184,9 +191,15 @@ def train_cmd(
 
     flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
                  eta=eta, steps=steps, samples=samples, circuits=circuits, seed=seed, loss=loss, sigma=sigma,
-                 shots=shots, record_mu=record_mu, snapshot_every=snapshot_every)
+                 shots=shots, record_mu=record_mu, snapshot_every=snapshot_every, data=data)
     defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
     model, run_settings = _settings(defaults, config, flags)
+    if run_settings["data"] is not None:
+        from .models.states import parse_dataset
+
+        run_settings["data"] = parse_dataset(run_settings["data"], model.qubits)
+        if loss is None and "loss" not in (_config.load_toml(config) if config else {}):
+            run_settings["loss"] = "supervised"
     cfg = _train.TrainConfig(model, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
     if out is not None:
@@ -211,8 +224,9 @@ TRAIN_TARGET = -6.0
 
 def _train_table(s: dict, model, cfg) -> Table:
     th = s.get("theory")
-    table = Table(title=f"qntk train: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} "
-                        f"O_0={model.target:g} eta={cfg.eta:g}, {s['n_samples']} runs")
+    task = f"O_0={model.target:g}" if cfg.data is None else f"data={cfg.data.name} ({len(cfg.data)} points)"
+    table = Table(title=f"qntk train: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} {task} "
+                        f"loss={cfg.loss} eta={cfg.eta:g}, {s['n_samples']} runs")
     cols = {"step": "step", "eps_mean": "mean eps", "eps_sem": "sem"}
     if th:
         cols |= {"eps_theory": "theory (Haar law)", "eps_eq10": "eq. (10) at K̄"}
@@ -235,7 +249,7 @@ def _train_table(s: dict, model, cfg) -> Table:
     return table
 
 
-_TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu", "snapshot_every")
+_TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu", "snapshot_every", "data")
 
 
 @app.command()

@@ -98,10 +98,23 @@ class TrainConfig:
             raise ValueError(f"shots must be a positive integer or None (exact), got {self.shots!r}.")
         if (self.loss == "supervised") != (self.data is not None):
             raise ValueError("the supervised loss needs a data set (data=...), and only it takes one.")
+        if self.data is not None:
+            self._check_data()
         if self.record_mu and self.loss == "supervised":
             raise ValueError("record_mu is defined for single-output losses: use loss='quadratic' or 'linear'.")
         if self.circuits > 1 and not self.model.ansatz_obj().is_random:
             raise ValueError(f"circuits={self.circuits} but the {self.model.ansatz!r} ansatz is not random: use circuits=1.")
+
+    def _check_data(self) -> None:
+        d, n = self.data, self.model.qubits
+        if d.states is not None and d.states.shape[1] != 2**n:
+            raise ValueError(f"the data set's input states have dimension {d.states.shape[1]} but the model has {n} "
+                             f"qubits (d = {2**n}): build the data for {n} qubits.")
+        if d.features is not None:
+            n_features = self.model.ansatz_obj().circuit(seed=0).n_features
+            if n_features < d.features.shape[1]:
+                raise ValueError(f"the data set has {d.features.shape[1]} feature(s) but the {self.model.ansatz!r} ansatz "
+                                 f"encodes {n_features}: use an encoding ansatz such as 'reuploading'.")
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("model", "data")}

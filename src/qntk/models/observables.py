@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from qntk.models.pauli import PauliString, parse_pauli_sum
+from qntk.models._spec import parse_bool, parse_named
 
 Array = jax.Array
 PauliDict = dict[tuple[int, int], complex]
@@ -515,21 +516,13 @@ def _pauli_spec(n_qubits: int, label: str | None = None, gamma: float = 1.0) -> 
     return pauli_measurement(label, gamma)
 
 
-def _parse_bool(text: str) -> bool:
-    if text.lower() in ("true", "yes", "1"):
-        return True
-    if text.lower() in ("false", "no", "0"):
-        return False
-    raise ValueError("expected true or false")
-
-
 # name -> (builder(n_qubits, **keywords), {parameter: (keyword, parser)}, positional parameter)
 _NAMED: dict[str, tuple[Callable[..., Observable], dict[str, tuple[str, Callable[[str], Any]]], str | None]] = {
-    "xxz": (xxz, {"J": ("J", float), "periodic": ("periodic", _parse_bool)}, None),
-    "tfim": (tfim, {"h": ("h", float), "J": ("J", float), "periodic": ("periodic", _parse_bool)}, None),
+    "xxz": (xxz, {"J": ("J", float), "periodic": ("periodic", parse_bool)}, None),
+    "tfim": (tfim, {"h": ("h", float), "J": ("J", float), "periodic": ("periodic", parse_bool)}, None),
     "random": (
         random_pauli_mixture,
-        {"terms": ("n_terms", int), "seed": ("seed", int), "identity": ("include_identity", _parse_bool)},
+        {"terms": ("n_terms", int), "seed": ("seed", int), "identity": ("include_identity", parse_bool)},
         None,
     ),
     "projector": (_projector_spec, {"state": ("state", str), "seed": ("seed", int)}, "state"),
@@ -565,34 +558,9 @@ def parse_observable(spec: str, n_qubits: int) -> Observable:
         PauliSum(2.0*ZII; n_qubits=3, n_terms=1)
     """
     n = _check_int("n_qubits", n_qubits, 1)
-    if not isinstance(spec, str):
-        raise ValueError(f"observable spec must be a string, got {type(spec).__name__}.")
-    name, colon, args = spec.strip().partition(":")
-    if name in _NAMED:
-        builder, params, positional = _NAMED[name]
-        keywords: dict[str, Any] = {}
-        for item in filter(None, (part.strip() for part in args.split(","))):
-            key, eq, value = (part.strip() for part in item.partition("="))
-            if not eq and positional is not None:
-                key, value = positional, item
-            if key not in params:
-                raise ValueError(
-                    f"unknown parameter {key!r} for observable {name!r}: valid parameters are"
-                    f" {', '.join(params)}, written as key=value (e.g. 'xxz:J=2,periodic=false')."
-                )
-            keyword, parse = params[key]
-            try:
-                keywords[keyword] = parse(value)
-            except ValueError as err:
-                raise ValueError(f"parameter {key}={value!r} of observable {name!r} is malformed: {err}.") from None
-        obs = builder(n, **keywords)
-    elif colon:
-        raise ValueError(
-            f"unknown observable {name!r} in {spec!r}: use one of {', '.join(OBSERVABLES)}"
-            " or a Pauli-sum expression such as '0.5*XXI - 1.0*ZII'."
-        )
-    else:
-        obs = pauli_sum(spec)
+    named = parse_named(spec, _NAMED, "observable", "xxz:J=2,periodic=false",
+                        " or a Pauli-sum expression such as '0.5*XXI - 1.0*ZII'")
+    obs = pauli_sum(spec) if named is None else named[0](n, **named[1])
     if obs.n_qubits != n:
         raise ValueError(
             f"observable {spec!r} acts on {obs.n_qubits} qubits but n_qubits is {n}:"

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import observables as _obs
 from .ansatze import haar_unitaries
+from ._spec import parse_bool, parse_named
 from .circuits import _check_qubits
 
 NORM_ATOL = 1e-10
@@ -607,6 +608,51 @@ def tfim_magnetization(
             "source": "003 (TFIM magnetization regression, N = 6)",
         },
     )
+
+
+def _orthogonal_spec(n_qubits: int, m: int | None = None, seed: int = 0, kind: str = "haar") -> Dataset:
+    return orthogonal_classification(n_qubits, min(4, 2**n_qubits) if m is None else m, seed, kind)
+
+
+def _tfim_spec(n_qubits: int, h_min: float = 0.0, h_max: float = 2.0, **keywords) -> Dataset:
+    return tfim_magnetization(h_range=(h_min, h_max), **keywords)
+
+
+# name -> (builder(n_qubits, **keywords), {parameter: (keyword, parser)}, positional parameter)
+_DATASETS = {
+    "orthogonal": (_orthogonal_spec, {"m": ("m", int), "seed": ("seed", int), "kind": ("kind", str)}, None),
+    "tfim": (
+        _tfim_spec,
+        {"spins": ("n_spins", int), "points": ("n_points", int), "h_min": ("h_min", float), "h_max": ("h_max", float),
+         "J": ("J", float), "periodic": ("periodic", parse_bool), "seed": ("seed", int), "order": ("order", str)},
+        None,
+    ),
+}
+DATASETS: tuple[str, ...] = tuple(_DATASETS)
+"""Names accepted by :func:`parse_dataset`."""
+
+
+def parse_dataset(spec: str, n_qubits: int) -> Dataset:
+    """A seed data set from the CLI's string form ``name[:key=value,...]``.
+
+    * ``"orthogonal:m=4,seed=0,kind=haar"``: :func:`orthogonal_classification` on ``n_qubits`` (input
+      states; ``m`` defaults to ``min(4, d)``);
+    * ``"tfim:spins=6,points=20,h_min=0,h_max=2,J=1,periodic=true,seed=0,order=x"``:
+      :func:`tfim_magnetization` (features ``x = h``, for a model that encodes them, e.g. ``reuploading``).
+
+    Raises:
+        ValueError: for an unknown name or parameter, or a malformed value.
+
+    Example:
+        >>> data = parse_dataset("orthogonal:m=2,seed=1", 2)
+        >>> data.name, data.states.shape
+        ('orthogonal_classification', (2, 4))
+    """
+    n = _check_int("n_qubits", n_qubits, 1)
+    named = parse_named(spec, _DATASETS, "data set", "orthogonal:m=4,seed=0")
+    if named is None:
+        raise ValueError(f"unknown data set {spec!r}: use one of {', '.join(DATASETS)} (e.g. 'orthogonal:m=4,seed=0').")
+    return named[0](n, **named[1])
 
 
 def _magnetization(psi: np.ndarray, n: int, order: str) -> float:

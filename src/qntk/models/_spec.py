@@ -1,0 +1,53 @@
+"""The ``name[:key=value,...]`` string form shared by observables and data sets on the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: name -> (builder, {parameter: (keyword, parser)}, positional parameter or None)
+Table = Mapping[str, tuple[Callable[..., Any], Mapping[str, tuple[str, Callable[[str], Any]]], "str | None"]]
+
+
+def parse_bool(text: str) -> bool:
+    if text.lower() in ("true", "yes", "1"):
+        return True
+    if text.lower() in ("false", "no", "0"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_named(
+    spec: str, table: Table, what: str, example: str, alternative: str = ""
+) -> tuple[Callable[..., Any], dict[str, Any]] | None:
+    """``(builder, keywords)`` for a named form ``name[:params]``, or ``None`` when ``spec`` has no colon
+    and is not a name in ``table`` (the caller may read it another way).
+
+    Raises:
+        ValueError: for an unknown name before a colon, an unknown parameter or a malformed value,
+            naming the valid choices (and the ``alternative`` reading, if any) and an ``example``.
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"{what} spec must be a string, got {type(spec).__name__}.")
+    name, colon, args = spec.strip().partition(":")
+    if name not in table:
+        if colon:
+            raise ValueError(f"unknown {what} {name!r} in {spec!r}: use one of {', '.join(table)}{alternative}.")
+        return None
+    builder, params, positional = table[name]
+    keywords: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in args.split(","))):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not eq and positional is not None:
+            key, value = positional, item
+        if key not in params:
+            raise ValueError(
+                f"unknown parameter {key!r} for {what} {name!r}: valid parameters are {', '.join(params)},"
+                f" written as key=value (e.g. {example!r})."
+            )
+        keyword, parse = params[key]
+        try:
+            keywords[keyword] = parse(value)
+        except ValueError as err:
+            raise ValueError(f"parameter {key}={value!r} of {what} {name!r} is malformed: {err}.") from None
+    return builder, keywords
