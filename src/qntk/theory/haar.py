@@ -732,12 +732,12 @@ def _ev(op: OpPoly, d: int) -> TracePoly:
 
 
 def _integrand(name: str, d: int) -> TracePoly:
-    """The trace polynomial in ``P`` (state), ``V`` (``A = V O V^dagger``) and ``Y`` (``G' = Y G Y^dagger``)
+    """The trace polynomial in ``P`` (state), ``V`` (``A = V O V^dagger``) and ``Y`` (``G' = Y H Y^dagger``)
     whose average :func:`_moment` takes (scale ``s = 1``).
 
-    ``g = i <[G, A]>`` is the gradient of one layer divided by ``s``, ``gy = i <[G', A]>`` that of a later
-    layer with generator ``H`` seen from an earlier one (``G' = Y H Y^dagger``, chain model), ``H`` the Hessian terms and ``<A>`` the output
-    ``<O>``, which is ``<psi_l|A_l|psi_l>`` in the frame of any layer ``l``.
+    ``g = i <[G, A]>`` is the gradient of one layer divided by ``s``; ``gy = i <[G', A]>`` that of a later
+    layer, with generator ``H``, seen from an earlier one (chain model); ``h_ll``, ``h_12`` are Hessian
+    terms and ``<A>`` is the output ``<O>``, which is ``<psi_l|A_l|psi_l>`` in the frame of any layer.
     """
     g = _ev(comm(_G, _A), d) * 1j
     gy = _ev(comm(_GY, _A), d) * 1j
@@ -818,16 +818,16 @@ class _Layers:
             mats = [_matrix(f"generator[{i}]", g, d) for i, g in enumerate(generator)]
             if n_layers is not None and _check_layers(n_layers) != len(mats):
                 raise ValueError(f"n_layers = {n_layers} but {len(mats)} per-layer generators were given: pass n_layers=None.")
+            keys, types, self.gens = {}, [], []
+            for m in mats:
+                key = tuple(np.round(np.linalg.eigvalsh(m), 12))
+                if key not in keys:
+                    keys[key] = len(self.gens)
+                    self.gens.append(m)
+                types.append(keys[key])
         else:
-            g = _default_generator(d) if generator is None else _matrix("generator", generator, d)
-            mats = [g] * _check_layers(1 if n_layers is None else n_layers)
-        keys, types, self.gens = {}, [], []
-        for m in mats:
-            key = tuple(np.round(np.linalg.eigvalsh(m), 12))
-            if key not in keys:
-                keys[key] = len(self.gens)
-                self.gens.append(m)
-            types.append(keys[key])
+            self.gens = [_default_generator(d) if generator is None else _matrix("generator", generator, d)]
+            types = [0] * _check_layers(1 if n_layers is None else n_layers)
         n_types = len(self.gens)
         onehot = np.eye(n_types)[types]  # (L, T)
         self.n_layers = len(types)
