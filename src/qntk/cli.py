@@ -237,7 +237,7 @@ def _train_table(s: dict, model, cfg) -> Table:
         table.add_row(*(str(r[k]) if k == "step" else _fmt(r[k]) for k in cols))
     if th:
         drift = s["rows"][-1]["K_mean"] / s["rows"][0]["K_mean"] - 1.0
-        table.caption = (
+        table.caption = escape(
             "theory: the frozen-QNTK decay of 000 eq. (10) averaged over the Haar law of (eps(0), K), with exact "
             f"Haar K̄ = {th['K_mean']:.4g}, Delta K = {th['K_std']:.4g}, E[eps(0)] = {th['eps_mean']:.4g}, "
             f"Cov(eps(0), K) = {th['cov_eps_K']:.4g}; both theory columns assume K(t) = K(0). "
@@ -245,7 +245,6 @@ def _train_table(s: dict, model, cfg) -> Table:
             + (": K is not frozen (each step moves it by -2 eta mu eps, the dQNTK term of 000 eq. (13); the concentration "
                "conditions of 000 eq. (16) need a wider model)." if abs(drift) > 0.05 else ".")
         )
-        table.caption = escape(table.caption)
     return table
 
 
