@@ -92,3 +92,11 @@ def test_cli_quick_json(tmp_path):
     assert result["name"] == "001-fig4" and result["rows"]
     assert set(result["files"]) == {"png", "nc", "md", "json"}
     assert json.loads((tmp_path / "001-fig4.json").read_text())["config"]["seed"] == 3
+
+
+def test_figure_modules_import_on_their_own():
+    """A figure module imported first (before the registry) loads: the registry is built on first use."""
+    code = "import qntk.experiments.fig_000_3 as m; from qntk.experiments import reproduce; print(m.NAME, len(reproduce.FIGURES))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["000-fig3", str(len(reproduce.FIGURES))]

@@ -10,12 +10,14 @@ Example:
     >>> r = row("mean eps^2", theory=2.0, simulation=2.1, sem=0.05)
     >>> round(r["rel_err"], 3), r["within_ci"]
     (0.05, True)
-    >>> sorted(FIGURES)
+    >>> from qntk.experiments import reproduce
+    >>> sorted(reproduce.FIGURES)
     ['000-fig1', '000-fig2', '000-fig3', '001-fig2', '001-fig3', '001-fig4']
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -95,9 +97,10 @@ def get(name: str) -> ModuleType:
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
-    if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}: choose one of {', '.join(FIGURES)} or 'all' (qntk reproduce --list).")
-    return FIGURES[name]
+    figures = _registry()
+    if name not in figures:
+        raise ValueError(f"unknown figure {name!r}: choose one of {', '.join(figures)} or 'all' (qntk reproduce --list).")
+    return figures[name]
 
 
 def markdown(result: Result) -> str:
@@ -127,7 +130,7 @@ def write(result: Result, out_dir: str | Path) -> dict[str, Path]:
 
     out_dir = Path(out_dir)
     paths = {kind: out_dir / f"{result.name}.{kind}" for kind in ("png", "nc", "md", "json")}
-    fig = FIGURES[result.name].plot(result)
+    fig = _registry()[result.name].plot(result)
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130)
@@ -146,14 +149,22 @@ def run_all(out_dir: str | Path, quick: bool = False, seed: int = 0, progress: b
             names: list[str] | None = None) -> list[tuple[Result, dict[str, Path]]]:
     """Runs and writes every registered figure (or ``names``), each written as soon as it is done."""
     done = []
-    for name in names or list(FIGURES):
+    for name in names or list(_registry()):
         result = get(name).run(quick=quick, seed=seed, progress=progress)
         done.append((result, write(result, out_dir)))
     return done
 
 
-# Imported last: the figure modules import Result and the row helpers from this module.
-from . import fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4  # noqa: E402
+@functools.cache
+def _registry() -> dict[str, ModuleType]:
+    """The figure modules, imported on first use: they import this module's helpers, so importing
+    them here at module level would make ``import qntk.experiments.fig_000_2`` circular."""
+    from . import fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4
 
-#: Registered figures, keyed by ``<seed>-fig<k>``.
-FIGURES: dict[str, ModuleType] = {m.NAME: m for m in (fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4)}
+    return {m.NAME: m for m in (fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4)}
+
+
+def __getattr__(name: str):
+    if name == "FIGURES":  # registered figures, keyed by ``<seed>-fig<k>``
+        return _registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
