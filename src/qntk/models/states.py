@@ -17,7 +17,7 @@ so this module provides the states of the seed experiments and the tools to insp
   :func:`qntk.models.ansatze.reuploading` (003);
 * :class:`Dataset` and the two seed data sets, :func:`orthogonal_classification` (002 App. D.1) and
   :func:`tfim_magnetization` (003: magnetization of the transverse-field Ising chain, labels from
-  exact diagonalization).
+  exact diagonalization), and :func:`parse_dataset`, their command-line form (``qntk train --data``).
 
 Conventions: states are ``numpy`` complex128 arrays, a batch of ``m`` states has shape ``(m, d)``
 with ``d = 2**n_qubits``, and qubit 0 is the most significant bit of a basis index (big-endian, as in
