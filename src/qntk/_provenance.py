@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 _PACKAGES = ("qntk", "jax", "jaxlib", "numpy", "scipy")
@@ -24,20 +26,30 @@ def versions() -> dict[str, str]:
     return out
 
 
-def write_atomic(path: str | Path, text: str | bytes) -> Path:
-    """Writes ``text`` (or bytes) to ``path`` through a temporary file and a rename: never a half-written file."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` to write to; renamed onto ``path`` when the block succeeds and
+    removed when it fails, so that ``path`` is never half-written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
-            fh.write(text)
+        yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+
+def write_atomic(path: str | Path, text: str | bytes) -> Path:
+    """Writes ``text`` (or bytes) to ``path`` through a temporary file and a rename: never a half-written file."""
+    with atomic_path(path) as tmp:
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text)
+    return Path(path)
 
 
 def _umask() -> int:

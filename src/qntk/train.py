@@ -34,7 +34,6 @@ import dataclasses
 import functools
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import kernels
-from ._provenance import versions
+from ._provenance import atomic_path, versions, write_atomic
 from .config import ModelConfig
 from .experiments.kernel_stats import circuit_seeds
 from .models.states import Dataset
@@ -316,15 +315,9 @@ def summarize(ds, n_rows: int = 6) -> dict:
 
 def save(ds, path: str | Path) -> Path:
     """Writes the run to NetCDF atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def _config_key(config: TrainConfig) -> str:
@@ -347,11 +340,7 @@ def _save_checkpoint(path, config: TrainConfig, state: dict) -> None:
         snapshot_steps=np.asarray(state["snapshot_steps"]),
         **arrays,
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
 
 
 def _load_checkpoint(path, config: TrainConfig):

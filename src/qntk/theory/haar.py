@@ -80,6 +80,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._provenance import write_atomic
+
 Perm = tuple[int, ...]
 Word = tuple[str, ...]
 Monomial = tuple[Word, ...]
@@ -1098,10 +1100,7 @@ def _mu_sq_term(pattern: tuple[int, int, int, int], d: int) -> TracePoly:
         pass
     poly = _mu_sq_term_symbolic(pattern, d)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(poly))
-        os.replace(tmp, path)
+        write_atomic(path, pickle.dumps(poly))
     except OSError:
         pass  # a read-only or missing cache only costs time
     return poly
