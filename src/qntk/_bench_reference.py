@@ -18,7 +18,7 @@ qubit ``q`` when handed to ``Circuit.any(0, ..., n - 1, unitary=...)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import reduce
 
 import numpy as np

@@ -51,7 +51,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on std
 Out = Annotated[Optional[Path], typer.Option("--out", help="Also write the full JSON result (config, seed, versions) to this file.")]
 
 
-
 def _expected_errors(command):
     """Turns a ``ValueError`` (bad input) into one line on stderr and exit status 2."""
 
@@ -192,14 +191,15 @@ def train_cmd(
     flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
                  eta=eta, steps=steps, samples=samples, circuits=circuits, seed=seed, loss=loss, sigma=sigma,
                  shots=shots, record_mu=record_mu, snapshot_every=snapshot_every, data=data)
-    defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
+    # loss=None until flags or the TOML file set it: then it follows from whether there is a data set
+    defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}, "loss": None}
     model, run_settings = _settings(defaults, config, flags)
+    if run_settings["loss"] is None:
+        run_settings["loss"] = "quadratic" if run_settings["data"] is None else "supervised"
     if run_settings["data"] is not None:
         from .models.states import parse_dataset
 
         run_settings["data"] = parse_dataset(run_settings["data"], model.qubits)
-        if loss is None and "loss" not in (_config.load_toml(config) if config else {}):
-            run_settings["loss"] = "supervised"
     cfg = _train.TrainConfig(model, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
     if out is not None:
@@ -361,16 +361,16 @@ def reproduce(
     if as_json:
         print(json.dumps(results[0] if name != "all" else {"figures": results}))
         return
-    for (result, paths), summary in zip(done, results):
-        size = " (--quick: tiny size, not the seed's)" if quick else ""
+    size = " (--quick: tiny size, not the seed's)" if quick else ""
+    for result, paths in done:
         table = Table(title=f"{result.name}: {result.config['title']}{size}")
         for col in ("quantity", "theory", "simulation", "sem", "rel. err.", f"within {_rep.Z:g} sem", "note"):
             table.add_column(col, justify="left" if col in ("quantity", "note") else "right")
         for r in result.rows:
-            table.add_row(r["quantity"], *(f"{r[k]:.4g}" for k in ("theory", "simulation", "sem")), f"{r['rel_err']:.2%}",
-                          "yes" if r["within_ci"] else "[bold red]no[/]", r["note"])
+            table.add_row(escape(r["quantity"]), *(f"{r[k]:.4g}" for k in ("theory", "simulation", "sem")),
+                          f"{r['rel_err']:.2%}", "yes" if r["within_ci"] else "[bold red]no[/]", escape(r["note"]))
         Console().print(table)
-        Console().print("wrote " + ", ".join(summary["files"].values()))
+        Console().print("wrote " + ", ".join(map(str, paths.values())))
 
 
 def main() -> None:

@@ -28,8 +28,9 @@ import time
 import numpy as np
 
 from .. import train
-from ..theory import haar, lazy
+from ..theory import lazy
 from . import _seed001
+from .predict import residual_theory
 from .reproduce import Z, Result, paired_row, row, std_row
 
 NAME = "000-fig2"
@@ -65,13 +66,11 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
     ds = train.run(cfg, progress=progress)
     eps, k = ds.eps.values[:, :, 0, 0], ds.K.values[:, :, 0, 0, 0]  # (step, run)
 
-    o = model.observable_obj().matrix()
-    k_mean, k_var = haar.mean_qntk(o, None, layers, model.scale), haar.var_qntk(o, None, layers, model.scale, model="chain")
-    eps_mean = haar.mean_eps(o, model.target)
-    cov = haar.mean_eps_qntk(o, None, layers, model.scale, model.target) - eps_mean * k_mean
     t = np.arange(steps + 1)
-    eq10 = lazy.frozen_residual_exp(eps_mean, eta, k_mean, t)
-    ensemble = lazy.ensemble_residual(eta, t, eps_mean, k_mean, k_var, cov)
+    theory = residual_theory(model, eta, t)
+    k_mean, k_var, cov, eps_mean = theory["K_mean"], theory["K_std"] ** 2, theory["cov_eps_K"], theory["eps_mean"]
+    dim = 2 ** model.qubits
+    eq10, ensemble = np.asarray(theory["eps_eq10"]), np.asarray(theory["eps_ensemble"])
     frozen_i = lazy.frozen_residual(eps[0], eta, k[0], t[:, None])  # (step, run)
     drift = float(np.median(np.abs(k[-1] / k[0] - 1.0)))
 
@@ -85,7 +84,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
     for tt in times:
         x = gamma * tt
         r = row(f"mean eps(t = {tt}), 000 eq. (10) at K̄", eq10[tt], eps[tt].mean(), _sem(eps[tt]), f"gamma t = {x:.3g}")
-        rows.append(_explain(r, f"K is spread (Delta K / K̄ = {np.sqrt(k_var) / k_mean:.2f} at d = {o.shape[0]}): the runs "
+        rows.append(_explain(r, f"K is spread (Delta K / K̄ = {np.sqrt(k_var) / k_mean:.2f} at d = {dim}): the runs "
                                 "with small K dominate the late mean, see the next row"))
         r = row(f"mean eps(t = {tt}), eq. (10) over the Haar law of (eps(0), K)", ensemble[tt], eps[tt].mean(),
                 _sem(eps[tt]), f"eta t Delta K = {eta * tt * np.sqrt(k_var):.3g}")
@@ -94,7 +93,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
     for tt in (times[0], steps):
         r = paired_row(f"mean eps(t = {tt}), each run's frozen K(0), 000 eq. (7)", frozen_i[tt], eps[tt],
                        f"median |K(T)/K(0) - 1| = {drift:.2g}")
-        rows.append(_explain(r, f"K is not frozen at d = {o.shape[0]} (000 eq. (16) needs Delta K / K̄ << 1)"))
+        rows.append(_explain(r, f"K is not frozen at d = {dim} (000 eq. (16) needs Delta K / K̄ << 1)"))
 
     data = xr.Dataset(
         {

@@ -61,7 +61,7 @@ def predict(
     o = model.observable_obj().matrix()
     gens, scale = _generators(model)
     n_params = len(gens)
-    kinds = len({tuple(np.round(np.linalg.eigvalsh(g), 12)) for g in gens})
+    kinds = len(haar.group_by_spectrum(gens)[0])
     k_mean = haar.mean_qntk(o, gens, None, scale)
     k_var = haar.var_qntk(o, gens, None, scale, model="chain")
     mu_mean = haar.mean_dqntk(o, gens, None, scale)

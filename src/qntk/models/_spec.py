@@ -1,12 +1,27 @@
-"""The ``name[:key=value,...]`` string form shared by observables and data sets on the command line."""
+"""Shared by the model modules: argument checks, and the ``name[:key=value,...]`` string form of
+observables and data sets on the command line."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
 #: name -> (builder, {parameter: (keyword, parser)}, positional parameter or None)
 Table = Mapping[str, tuple[Callable[..., Any], Mapping[str, tuple[str, Callable[[str], Any]]], "str | None"]]
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
+    return float(value)
 
 
 def parse_bool(text: str) -> bool:

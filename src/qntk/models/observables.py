@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from qntk.models.pauli import PauliString, parse_pauli_sum
-from qntk.models._spec import parse_bool, parse_named
+from qntk.models._spec import check_int, check_real, parse_bool, parse_named
 
 Array = jax.Array
 PauliDict = dict[tuple[int, int], complex]
@@ -109,7 +109,7 @@ class Observable(abc.ABC):
         Raises:
             ValueError: if ``k`` is not an integer ``>= 0``.
         """
-        k = _check_int("k", k, 0)
+        k = check_int("k", k, 0)
         return float(self.dim) if k == 0 else self._trace_power(k)
 
     def _trace_power(self, k: int) -> float:
@@ -118,7 +118,7 @@ class Observable(abc.ABC):
     def __mul__(self, gamma: Any) -> Observable:
         if not isinstance(gamma, numbers.Real):
             return NotImplemented
-        return self._scaled(_check_real("gamma", gamma))
+        return self._scaled(check_real("gamma", gamma))
 
     __rmul__ = __mul__
 
@@ -166,7 +166,7 @@ class PauliSum(Observable):
         merged: dict[str, float] = {}
         for t, (c, label) in enumerate(zip(coefs, labels)):
             label = PauliString.from_label(label).label
-            merged[label] = merged.get(label, 0.0) + _check_real(f"coefs[{t}]", c)
+            merged[label] = merged.get(label, 0.0) + check_real(f"coefs[{t}]", c)
         if len({len(label) for label in merged}) != 1:
             raise ValueError(
                 f"labels mix Pauli strings of lengths {sorted({len(label) for label in merged})}:"
@@ -353,7 +353,7 @@ def xxz(n_qubits: int, J: float = 2.0, periodic: bool = True) -> PauliSum:
         >>> [round(e, 6) for e in obs.spectrum_extremes()]
         [-6.0, 4.0]
     """
-    J = _check_real("J", J)
+    J = check_real("J", J)
     return _chain(n_qubits, periodic, bond={"X": -1.0, "Y": -1.0, "Z": -J}, site={"Z": -J})
 
 
@@ -378,7 +378,7 @@ def tfim(n_qubits: int, h: float = 1.0, J: float = 1.0, periodic: bool = True) -
         >>> round(tfim(2, h=1.0).spectrum_extremes()[0], 6)  # -sqrt(5)
         -2.236068
     """
-    J, h = _check_real("J", J), _check_real("h", h)
+    J, h = check_real("J", J), check_real("h", h)
     return _chain(n_qubits, periodic, bond={"Z": -J}, site={"X": -h})
 
 
@@ -409,9 +409,9 @@ def random_pauli_mixture(
         >>> obs.n_qubits, len(obs.coefs) <= 4, all(0 < c < 1 for c in obs.coefs)
         (3, True, True)
     """
-    n = _check_int("n_qubits", n_qubits, 1)
-    rng = np.random.default_rng(_check_int("seed", seed, 0))
-    coefs = rng.uniform(0.0, 1.0, size=_check_int("n_terms", n_terms, 1))
+    n = check_int("n_qubits", n_qubits, 1)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    coefs = rng.uniform(0.0, 1.0, size=check_int("n_terms", n_terms, 1))
     letters = rng.integers(0, 4, size=(coefs.size, n))
     while not include_identity and (identity := ~letters.any(axis=1)).any():
         letters[identity] = rng.integers(0, 4, size=(int(identity.sum()), n))
@@ -464,8 +464,8 @@ def haar_projector(n_qubits: int, seed: int = 0) -> DenseObservable:
         >>> round(obs.trace_power(1), 12), round(obs.trace_power(3), 12)
         (1.0, 1.0)
     """
-    rng = np.random.default_rng(_check_int("seed", seed, 0))
-    d = 2 ** _check_int("n_qubits", n_qubits, 1)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    d = 2 ** check_int("n_qubits", n_qubits, 1)
     return projector(rng.standard_normal(d) + 1j * rng.standard_normal(d))
 
 
@@ -486,7 +486,7 @@ def pauli_measurement(label: str, gamma: float = 1.0) -> PauliSum:
         >>> pauli_measurement("ZI", gamma=2.0).spectrum_extremes()
         (-2.0, 2.0)
     """
-    return PauliSum([_check_real("gamma", gamma)], [label])
+    return PauliSum([check_real("gamma", gamma)], [label])
 
 
 def hermitian(matrix: Any) -> DenseObservable:
@@ -503,7 +503,7 @@ def _projector_spec(n_qubits: int, state: str = "haar", seed: int | None = None)
     if state == "haar":
         return haar_projector(n_qubits, 0 if seed is None else seed)
     if state == "zero" and seed is None:
-        return projector(np.eye(1, 2 ** _check_int("n_qubits", n_qubits, 1))[0])
+        return projector(np.eye(1, 2 ** check_int("n_qubits", n_qubits, 1))[0])
     raise ValueError(
         f"projector state {state!r}{'' if seed is None else ' with a seed'} is not valid: use 'projector:zero'"
         " (|0...0>) or 'projector:seed=<int>' (Haar-random state)."
@@ -557,7 +557,7 @@ def parse_observable(spec: str, n_qubits: int) -> Observable:
         >>> parse_observable("pauli:ZII,gamma=2", 3)
         PauliSum(2.0*ZII; n_qubits=3, n_terms=1)
     """
-    n = _check_int("n_qubits", n_qubits, 1)
+    n = check_int("n_qubits", n_qubits, 1)
     named = parse_named(spec, _NAMED, "observable", "xxz:J=2,periodic=false",
                         " or a Pauli-sum expression such as '0.5*XXI - 1.0*ZII'")
     obs = pauli_sum(spec) if named is None else named[0](n, **named[1])
@@ -573,18 +573,6 @@ def parse_observable(spec: str, n_qubits: int) -> Observable:
 # Internals
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
-    return float(value)
-
-
 def _n_qubits_of_dim(name: str, d: int) -> int:
     if d < 2 or d & (d - 1):
         raise ValueError(f"{name} has dimension {d}, not a power of two >= 2: an n-qubit object has size 2**n.")
@@ -597,7 +585,7 @@ def _format_terms(coefs: Sequence[float], labels: Sequence[str]) -> str:
 
 def _chain(n_qubits: int, periodic: bool, bond: dict[str, float], site: dict[str, float]) -> PauliSum:
     """``sum_bonds sum_P bond[P] P_i P_j + sum_i sum_P site[P] P_i`` on a chain of ``n_qubits``."""
-    n = _check_int("n_qubits", n_qubits, 2)
+    n = check_int("n_qubits", n_qubits, 2)
     if not isinstance(periodic, (bool, np.bool_)):
         raise ValueError(f"periodic must be True or False, got {periodic!r}.")
     bonds = [(i, i + 1) for i in range(n - 1)] + ([(n - 1, 0)] if periodic and n > 2 else [])

@@ -28,7 +28,6 @@ same output.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ import numpy as np
 
 from . import observables as _obs
 from .ansatze import haar_unitaries
-from ._spec import parse_bool, parse_named
+from ._spec import check_int, check_real, parse_bool, parse_named
 from .circuits import _check_qubits
 
 NORM_ATOL = 1e-10
@@ -86,7 +85,7 @@ def basis_state(n_qubits: int, index: int) -> np.ndarray:
         array([0., 0., 1., 0.])
     """
     d = 2 ** _check_qubits(n_qubits)
-    index = _check_int("index", index, 0)
+    index = check_int("index", index, 0)
     if index >= d:
         raise ValueError(f"index={index} is out of range for {n_qubits} qubits: use 0 <= index < {d}.")
     psi = np.zeros(d, dtype=np.complex128)
@@ -154,7 +153,7 @@ def haar_states(n_qubits: int, count: int, seed: int) -> np.ndarray:
         ((5, 8), True)
     """
     d = 2 ** _check_qubits(n_qubits)
-    count = _check_int("count", count, 1)
+    count = check_int("count", count, 1)
     rng = _rng(seed, stream=0)
     g = rng.standard_normal((count, d)) + 1j * rng.standard_normal((count, d))
     return g / np.linalg.norm(g, axis=1, keepdims=True)
@@ -189,8 +188,8 @@ def orthogonal_states(n_qubits: int, count: int, seed: int, kind: str = "haar") 
     """
     n = _check_qubits(n_qubits)
     d = 2**n
-    count = _check_int("count", count, 1)
-    seed = _check_int("seed", seed, 0)
+    count = check_int("count", count, 1)
+    seed = check_int("seed", seed, 0)
     if kind not in ORTHOGONAL_KINDS:
         raise ValueError(f"kind={kind!r} is unknown: use 'haar' (Haar-random orthonormal set) or 'basis'.")
     if count > d:
@@ -400,7 +399,7 @@ class Dataset:
             ``(train, test)`` datasets of sizes ``n_train`` and ``m - n_train``.
         """
         m = len(self)
-        n_train = _check_int("n_train", n_train, 1)
+        n_train = check_int("n_train", n_train, 1)
         if n_train >= m:
             raise ValueError(
                 f"n_train={n_train} leaves no test samples out of m={m}: pass 1 <= n_train <= {m - 1}."
@@ -438,7 +437,7 @@ def orthogonal_classification(n_qubits: int, m: int, seed: int, kind: str = "haa
         >>> data.states.shape, sorted(data.labels.tolist())
         ((4, 8), [-1.0, -1.0, 1.0, 1.0])
     """
-    m = _check_int("m", m, 2)
+    m = check_int("m", m, 2)
     if m % 2:
         raise ValueError(f"m={m} is odd: half of the samples are labelled +1 and half -1, so pass an even m.")
     states = orthogonal_states(n_qubits, m, seed, kind)
@@ -495,8 +494,8 @@ def tfim_ground_state(n_spins: int, h: float, J: float = 1.0, periodic: bool = T
         (-2.2360679775, (4,))
     """
     n = _check_spins(n_spins)
-    h = _check_real("h", h)
-    J = _check_real("J", J)
+    h = check_real("h", h)
+    J = check_real("J", J)
     if not isinstance(periodic, (bool, np.bool_)):
         raise ValueError(f"periodic must be True or False, got {periodic!r}.")
     d = 2**n
@@ -577,14 +576,14 @@ def tfim_magnetization(
         (True, True)
     """
     n = _check_spins(n_spins)
-    m = _check_int("n_points", n_points, 1)
+    m = check_int("n_points", n_points, 1)
     if order not in MAGNETIZATIONS:
         raise ValueError(f"order={order!r} is unknown: use 'x' (transverse m_x) or 'z' (order parameter m_z).")
     try:
         h_min, h_max = h_range
     except (TypeError, ValueError):
         raise ValueError(f"h_range must be a pair (h_min, h_max), got {h_range!r}.") from None
-    h_min, h_max = _check_real("h_range[0]", h_min), _check_real("h_range[1]", h_max)
+    h_min, h_max = check_real("h_range[0]", h_min), check_real("h_range[1]", h_max)
     if not h_min < h_max:
         raise ValueError(f"h_range=({h_min}, {h_max}) is empty: pass h_min < h_max.")
     if seed is None:
@@ -648,7 +647,7 @@ def parse_dataset(spec: str, n_qubits: int) -> Dataset:
         >>> data.name, data.states.shape
         ('orthogonal_classification', (2, 4))
     """
-    n = _check_int("n_qubits", n_qubits, 1)
+    n = check_int("n_qubits", n_qubits, 1)
     named = parse_named(spec, _DATASETS, "data set", "orthogonal:m=4,seed=0")
     if named is None:
         raise ValueError(f"unknown data set {spec!r}: use one of {', '.join(DATASETS)} (e.g. 'orthogonal:m=4,seed=0').")
@@ -668,20 +667,8 @@ def _magnetization(psi: np.ndarray, n: int, order: str) -> float:
 # Validation helpers
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
-    return float(value)
-
-
 def _check_spins(n_spins: Any) -> int:
-    n = _check_int("n_spins", n_spins, 2)
+    n = check_int("n_spins", n_spins, 2)
     if n > TFIM_MAX_SPINS:
         raise ValueError(
             f"n_spins={n} is too large for dense exact diagonalization: use 2 <= n_spins <= {TFIM_MAX_SPINS}."
@@ -691,7 +678,7 @@ def _check_spins(n_spins: Any) -> int:
 
 def _rng(seed: Any, stream: int) -> np.random.Generator:
     """An independent numpy generator per (seed, stream), so that e.g. states and labels do not share draws."""
-    return np.random.default_rng([_check_int("seed", seed, 0), stream])
+    return np.random.default_rng([check_int("seed", seed, 0), stream])
 
 
 def _n_qubits_of_dim(name: str, d: int) -> int:

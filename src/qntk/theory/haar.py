@@ -63,7 +63,8 @@ Every quantity that needs several layers at once (``mu``, ``mu^2``) uses the cha
 Public functions: :func:`weingarten_matrix`, :func:`cycle_trace`, :func:`haar_moment`,
 :func:`haar_state_moment`, :class:`TracePoly` / :class:`OpPoly`; :func:`mean_qntk`, :func:`var_qntk`,
 :func:`gradient_moments`, :func:`mean_dqntk`, :func:`mean_dqntk_sq`, :func:`mean_eps_dqntk`,
-:func:`lambda_ratio`, :func:`zeta_ratio`, :func:`mean_eps_qntk`, :func:`mean_eps`, :func:`mean_eps_sq`.
+:func:`lambda_ratio`, :func:`zeta_ratio`, :func:`mean_eps_qntk`, :func:`mean_eps`, :func:`mean_eps_sq`;
+:func:`group_by_spectrum`.
 """
 
 from __future__ import annotations
@@ -808,6 +809,20 @@ def _is_sequence(generator) -> bool:
         isinstance(generator[0], str) or hasattr(generator[0], "matrix") or np.ndim(generator[0]) == 2)
 
 
+def group_by_spectrum(generators: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    """The distinct kinds of generator (Haar averages see only the spectrum of each ``G``), each the
+    first of its kind, and the kind of every generator."""
+    keys: dict[tuple, int] = {}
+    kinds, types = [], []
+    for g in generators:
+        key = tuple(np.round(np.linalg.eigvalsh(g), 12))
+        if key not in keys:
+            keys[key] = len(kinds)
+            kinds.append(g)
+        types.append(keys[key])
+    return kinds, types
+
+
 class _Layers:
     """The observable and the layers' generators grouped by spectrum (Haar averages see only the
     spectrum of each ``G``): ``gens[t]``, ``counts[t]`` layers of type ``t`` and ``pairs[t1, t2]``
@@ -820,13 +835,7 @@ class _Layers:
             mats = [_matrix(f"generator[{i}]", g, d) for i, g in enumerate(generator)]
             if n_layers is not None and _check_layers(n_layers) != len(mats):
                 raise ValueError(f"n_layers = {n_layers} but {len(mats)} per-layer generators were given: pass n_layers=None.")
-            keys, types, self.gens = {}, [], []
-            for m in mats:
-                key = tuple(np.round(np.linalg.eigvalsh(m), 12))
-                if key not in keys:
-                    keys[key] = len(self.gens)
-                    self.gens.append(m)
-                types.append(keys[key])
+            self.gens, types = group_by_spectrum(mats)
         else:
             self.gens = [_default_generator(d) if generator is None else _matrix("generator", generator, d)]
             types = [0] * _check_layers(1 if n_layers is None else n_layers)
