@@ -108,7 +108,8 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         coords={"step": t},
     )
     config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, **size, model=model.to_dict(),
-                  model_note=_seed001.note(model, f"{size['runs']} runs, each with its own circuit and initial angles"), K_mean_theory=k_mean, K_std_theory=float(np.sqrt(k_var)),
+                  model_note=_seed001.note(model, f"{size['runs']} runs, each with its own circuit and initial angles"),
+                  K_mean_theory=k_mean, K_std_theory=float(np.sqrt(k_var)),
                   cov_eps_K_theory=cov, K_drift_median=drift, time_s=time.perf_counter() - start)
     return Result(NAME, data, rows, config)
 

@@ -68,7 +68,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
     second_order = "; the second-order dQNTK term eta^2 eps^2 mu / 2 (000 eq. (13)) is not in eq. (19)/(30)"
 
     rows = [paired_row(f"late mean eps^2 (t >= {steps // 2}), eq. (31)", plateau_i, (eps_n[late] ** 2).mean(axis=0),
-                       f"per-sample K averaged over t >= {steps // 2}; model: {_seed001.note(model)}")]
+                       f"per-sample K averaged over t >= {steps // 2}")]
     times = sorted({min(steps, max(1, round(x))) for x in (decay, t_noise, 3 * t_noise)})
     for tt in times:
         r = paired_row(f"mean eps^2(t = {tt}), noisy, eq. (30)", th_n[tt], eps_n[tt] ** 2, k_note)

@@ -65,7 +65,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
                           "term Dtheta^T H Dtheta / 2 of the angle noise (mean sigma^2 tr H / 2 per step), which 001 "
                           "eq. (28) drops, biases eps by about sigma^2 tr H / (2 eta K)")
         if i == 0:
-            r["note"] += f"; eta = {ETA:g} (001 does not give it); model: {_seed001.note(model)}"
+            r["note"] += f"; eta = {ETA:g} (001 does not give it)"
         rows.append(r)
     n = size["samples"]
     data = xr.Dataset(

@@ -47,7 +47,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
     start = time.perf_counter()
     rows, cols = [], {k: [] for k in ("eps_final", "K_final", "eps_initial", "K_initial", "K_run_mean")}
     finite_t, t_noise = [], []
-    for i, eta in enumerate(size["etas"]):
+    for eta in size["etas"]:
         eps, k = _seed001.run(model, eta, SIGMA, steps, size["samples"], seed, progress)
         k_run = k[:-1].mean(axis=0)
         for name, v in zip(cols, (eps[-1], k[-1], eps[0], k[0], k_run)):
@@ -62,8 +62,6 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         if not r["within_ci"] and abs(finite_t[-1] - r["simulation"]) < abs(r["theory"] - r["simulation"]):
             r["note"] += (f"; outside the CI because t = {steps} is too short for the plateau (eta K t = "
                           f"{eta * k_run.mean() * steps:.2g}): 001 App. E says the same, the finite-t form is closer")
-        if i == 0:
-            r["note"] += f"; model: {_seed001.note(model)}"
         rows.append(r)
     etas = np.asarray(size["etas"])
     data = xr.Dataset(
