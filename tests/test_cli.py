@@ -93,10 +93,10 @@ def test_train_writes_netcdf_and_json_summary(tmp_path):
         assert ds.eps.shape == (21, 1, 3, 1)
     # the quadratic loss carries the theory of the mean residual, from the same Haar averages as predict
     th = summary["theory"]
-    assert th["eps_mean"] == pytest.approx(3.0) and th["gamma"] == pytest.approx(0.01 * th["K_mean"])
+    assert th["eps_mean"] == pytest.approx(3.0) and th["decay_rate"] == pytest.approx(0.01 * th["K_mean"])
     first, last = summary["rows"][0], summary["rows"][-1]
     assert first["eps_theory"] == pytest.approx(3.0) and first["eps_eq10"] == pytest.approx(3.0)
-    assert last["eps_eq10"] == pytest.approx(3.0 * np.exp(-20 * th["gamma"]))
+    assert last["eps_eq10"] == pytest.approx(3.0 * np.exp(-20 * th["decay_rate"]))
     assert 0 < last["eps_theory"] < first["eps_theory"] and last["eps_sem"] > 0
 
 
@@ -105,7 +105,7 @@ def test_train_supervised_data_sets():
                "--steps", "5", "--samples", "2", "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert summary["config"]["loss"] == "supervised" and summary["config"]["data"]["n_samples"] == 4
+    assert summary["config"]["loss"] == "supervised" and summary["config"]["model"]["data"] == "orthogonal:m=4,seed=1"
     assert "theory" not in summary
     out = qntk("train", "--ansatz", "reuploading", "--qubits", "2", "--layers", "2", "--data", "tfim:points=5",
                "--eta", "0.05", "--steps", "3", "--samples", "2", "--json")
@@ -121,7 +121,7 @@ def test_predict_json_and_kernel_theory_block():
                "--precision", "0.01", "--json")
     assert out.returncode == 0, out.stderr
     p = json.loads(out.stdout)
-    for key in ("K_mean", "K_std", "mu_mean", "mu_std", "gamma", "L_star", "concentration", "noise_plateau_eps2",
+    for key in ("K_mean", "K_std", "mu_mean", "mu_std", "decay_rate", "L_star", "concentration", "noise_plateau_eps2",
                 "steps_to_precision"):
         assert key in p
     k = json.loads(qntk("kernel", *SMALL[:-1], "--json").stdout)

@@ -1,7 +1,7 @@
 """Tests for qntk.kernels: eps, gradient, K, mu, lambda, zeta, C, Hessians and kernel matrices.
 
-Every number is checked against an independent dense reference built here (numpy Kronecker products
-and ``scipy.linalg.expm``; nothing from qntk's engine):
+Every number is checked against the independent dense reference of ``tests/dense_reference.py`` (numpy
+Kronecker products and ``scipy.linalg.expm``; nothing from qntk's engine):
 
     U = W_L exp(-i s phi_L G_L) ... W_1 exp(-i s phi_1 G_1) W_in,   eps = <psi_0| U^dag O U |psi_0> - O_0,
 
@@ -11,30 +11,29 @@ whose first and second derivatives are exact (the rotation of layer l is replace
 
 import functools
 from collections.abc import Callable
-from functools import reduce
 from typing import NamedTuple
 
 import jax
 import numpy as np
 import pytest
-import scipy.linalg
+from dense_reference import (
+    observable_matrix,
+    param_map,
+    random_states,
+    random_unitary,
+    reference_angles,
+    reference_expval_phi,
+    reference_residual,
+)
 
 import qntk  # noqa: F401  (enables x64)
 from qntk import kernels
 from qntk.models import ansatze, circuits, observables
-from qntk.models.observables import PauliSum
-from qntk.models.pauli import PauliString
 
 EXACT = 1e-11  # float64 round-off, relative to the size of the compared quantity (<= 12 layers, |O| <= 10)
 FD = 1e-7  # central finite differences with step FD_STEP: truncation ~ FD_STEP^2, round-off ~ 1e-16 / FD_STEP
 FD_STEP = 1e-5
 PSD = 1e-12  # eigenvalues of a PSD kernel matrix may dip to -PSD * max eigenvalue by round-off
-
-I2 = np.eye(2, dtype=complex)
-X = np.array([[0, 1], [1, 0]], dtype=complex)
-Y = np.array([[0, -1j], [1j, 0]])
-Z = np.diag([1.0 + 0j, -1.0])
-SINGLE = {"I": I2, "X": X, "Y": Y, "Z": Z}
 
 
 def assert_close(actual, desired, tol, what=""):
@@ -42,109 +41,6 @@ def assert_close(actual, desired, tol, what=""):
     desired = np.asarray(desired)
     scale = max(1.0, float(np.max(np.abs(desired)))) if desired.size else 1.0
     np.testing.assert_allclose(np.asarray(actual), desired, rtol=0, atol=tol * scale, err_msg=what)
-
-
-# --- independent dense reference --------------------------------------------------------------
-
-
-def pauli_matrix(label: str) -> np.ndarray:
-    """Character q of the label is the q-th (leftmost = most significant) Kronecker factor."""
-    return reduce(np.kron, [SINGLE[c] for c in label])
-
-
-def observable_matrix(obs) -> np.ndarray:
-    if isinstance(obs, PauliSum):
-        return sum(c * pauli_matrix(lab) for c, lab in zip(obs.coefs, obs.labels))
-    return np.asarray(obs.data)  # DenseObservable: the Hermitian matrix itself
-
-
-def random_unitary(rng: np.random.Generator, d: int) -> np.ndarray:
-    z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
-    q, r = np.linalg.qr(z)
-    return q * (np.diagonal(r) / np.abs(np.diagonal(r)))
-
-
-def random_states(rng: np.random.Generator, m: int, d: int) -> np.ndarray:
-    psi = rng.standard_normal((m, d)) + 1j * rng.standard_normal((m, d))
-    return psi / np.linalg.norm(psi, axis=-1, keepdims=True)
-
-
-def reference_generators(c) -> list[np.ndarray]:
-    if c.generator_kind == "pauli":
-        labels = [PauliString(int(x), int(z), c.n_qubits).label for x, z in zip(c.gen_x, c.gen_z)]
-        return [pauli_matrix(lab) for lab in labels]
-    return [np.diag(np.asarray(g)).astype(complex) for g in c.gen_diag]
-
-
-def reference_gates(c) -> list[np.ndarray]:
-    if c.gate_kind == "dense":
-        return list(np.asarray(c.w))
-    if c.gate_kind == "perm":
-        gates = []
-        for perm, phase in zip(np.asarray(c.w_perm), np.asarray(c.w_phase)):
-            w = np.zeros((c.dim, c.dim), complex)
-            w[np.arange(c.dim), perm] = phase  # (W psi)[k] = phase[k] psi[perm[k]]
-            gates.append(w)
-        return gates
-    return [np.eye(c.dim, dtype=complex)] * c.n_layers
-
-
-def reference_angles(c, theta, features=None) -> np.ndarray:
-    pidx, fidx = np.asarray(c.param_index), np.asarray(c.feature_index)
-    phi = np.where(pidx >= 0, np.asarray(theta)[np.maximum(pidx, 0)], 0.0)
-    if features is not None:
-        phi = phi + np.where(fidx >= 0, np.asarray(c.feature_scale) * np.asarray(features)[np.maximum(fidx, 0)], 0.0)
-    return phi
-
-
-def param_map(c) -> np.ndarray:
-    """P[l, p] = 1 if layer l is driven by parameter p (d theta-derivatives = P^T d phi-derivatives)."""
-    pidx = np.asarray(c.param_index)
-    return (pidx[:, None] == np.arange(c.n_params)[None, :]).astype(float)
-
-
-def reference_expval_phi(c, obs_m, phi, state=None) -> float:
-    """<psi_0| U(phi)^dag O U(phi) |psi_0> as a function of the layer angles."""
-    return reference_derivatives_phi(c, obs_m, phi, state, order=0)[0]
-
-
-def reference_derivatives_phi(c, obs_m, phi, state=None, order=2):
-    """Exact <O>, d<O>/dphi, d^2<O>/dphi^2 by substituting derivative factors into the dense product."""
-    gens, gates, s = reference_generators(c), reference_gates(c), c.scale
-    rot = [scipy.linalg.expm(-1j * s * p * g) for g, p in zip(gens, phi)]
-    d1 = [(-1j * s * g) @ r for g, r in zip(gens, rot)]
-    d2 = [(-1j * s * g) @ (-1j * s * g) @ r for g, r in zip(gens, rot)]
-    psi0 = np.eye(c.dim, dtype=complex)[0] if state is None else np.asarray(state, complex)
-    if c.w_in is not None:
-        psi0 = np.asarray(c.w_in) @ psi0
-
-    def run(sub):
-        v = psi0
-        for l in range(len(gens)):
-            v = gates[l] @ (sub.get(l, rot[l]) @ v)
-        return v
-
-    v = run({})
-    value = float(np.real(v.conj() @ obs_m @ v))
-    if order == 0:
-        return value, None, None
-    L = len(gens)
-    va = [run({a: d1[a]}) for a in range(L)]
-    grad = np.array([2 * np.real(v.conj() @ obs_m @ va[a]) for a in range(L)])
-    hess = np.zeros((L, L))
-    for a in range(L):
-        for b in range(L):
-            vab = run({a: d2[a]}) if a == b else run({a: d1[a], b: d1[b]})
-            hess[a, b] = 2 * np.real(va[b].conj() @ obs_m @ va[a] + v.conj() @ obs_m @ vab)
-    return value, grad, hess
-
-
-def reference(c, obs, theta, target=0.0, state=None, features=None):
-    """(eps, d eps/d theta, d^2 eps/d theta^2) of the dense reference."""
-    phi = reference_angles(c, theta, features)
-    value, g_phi, h_phi = reference_derivatives_phi(c, observable_matrix(obs), phi, state)
-    p = param_map(c)
-    return value - target, p.T @ g_phi, p.T @ h_phi @ p
 
 
 # --- cases ---------------------------------------------------------------------------------------
@@ -239,7 +135,7 @@ def test_gradient_matches_reference_and_finite_differences(name):
     """grad_fn's eps and gradient equal the exact dense reference and central finite differences."""
     c, o, target, theta, x, fns = setup_case(name)
     eps, g = fns.grad(theta, None, x)
-    eps_ref, g_ref, _ = reference(c, o, theta, target, features=x)
+    eps_ref, g_ref, _ = reference_residual(c, o, theta, target, features=x)
     assert g.shape == (c.n_params,)
     assert_close(eps, eps_ref, EXACT, "eps")
     assert_close(g, g_ref, EXACT, "grad vs reference")
@@ -329,7 +225,7 @@ def test_qntk_and_dqntk_match_reference_and_finite_differences(name):
     gradient along itself, g . (grad(theta + h g) - grad(theta - h g)) / 2h, and g^T H g with hessian_fn."""
     c, o, target, theta, x, fns = setup_case(name)
     k = fns.kernel(theta, None, x)
-    eps_ref, g_ref, h_ref = reference(c, o, theta, target, features=x)
+    eps_ref, g_ref, h_ref = reference_residual(c, o, theta, target, features=x)
     assert float(k.qntk) >= 0.0
     assert_close(k.eps, eps_ref, EXACT, "eps")
     assert_close(k.grad, g_ref, EXACT, "grad")
@@ -350,7 +246,7 @@ def test_lambda_zeta_conserved_identities(name):
     """lambda = mu/K, zeta = eps mu/K^2, C = K - 2 lambda eps = (1 - 2 zeta) K, from reference eps, K, mu."""
     c, o, target, theta, x, fns = setup_case(name, seed=1)
     k = fns.kernel(theta, None, x)
-    eps, g, h = reference(c, o, theta, target, features=x)
+    eps, g, h = reference_residual(c, o, theta, target, features=x)
     K, mu = np.sum(g**2), g @ h @ g
     lam, zeta = mu / K, eps * mu / K**2
     assert_close(k.rel_dqntk, lam, EXACT, "lambda")
@@ -380,7 +276,7 @@ def test_hessian_matches_reference_and_finite_differences(name):
     (the finite-difference Jacobian of the adjoint gradient is symmetric too: its cross-derivatives agree)."""
     c, o, target, theta, x, fns = setup_case(name)
     hess = np.asarray(fns.hess(theta, None, x))
-    _, _, h_ref = reference(c, o, theta, target, features=x)
+    _, _, h_ref = reference_residual(c, o, theta, target, features=x)
     assert hess.shape == (c.n_params, c.n_params)
     np.testing.assert_array_equal(hess, hess.T)
     assert_close(hess, h_ref, EXACT, "Hessian vs reference")
@@ -394,7 +290,7 @@ def test_loss_hessian(name):
     """loss_hessian_fn gives M = g g^T + eps d^2 eps and its real eigenvalues in ascending order."""
     c, o, target, theta, x, _ = setup_case(name)
     m, evals = jax.jit(kernels.loss_hessian_fn(c, o, target))(theta, None, x)
-    eps, g, h = reference(c, o, theta, target, features=x)
+    eps, g, h = reference_residual(c, o, theta, target, features=x)
     m_ref = np.outer(g, g) + eps * h
     assert_close(m, m_ref, EXACT, "M")
     evals = np.asarray(evals)
@@ -427,7 +323,7 @@ def test_qntk_matrix_with_states(name, rng):
     assert_symmetric_psd(km)
     eps_fns = [jax.jit(kernels.residual_fn(c, o)) for o in outs]
     j_fd = np.stack([fd_jacobian(lambda t: eps_fns[b](t, states[i]), theta) for i in range(m) for b in range(a)])
-    j_ref = np.stack([reference(c, outs[b], theta, state=states[i])[1] for i in range(m) for b in range(a)])
+    j_ref = np.stack([reference_residual(c, outs[b], theta, state=states[i])[1] for i in range(m) for b in range(a)])
     assert_close(j_fd, j_ref, FD, "finite-difference J vs reference J")
     assert_close(km, j_fd @ j_fd.T, FD, "K vs J J^T (finite differences)")
     assert_close(km, j_ref @ j_ref.T, EXACT, "K vs J J^T (reference)")
@@ -441,7 +337,7 @@ def test_qntk_matrix_with_features_reuploading(rng):
     feats = rng.uniform(-1, 1, (3, 2))
     km = np.asarray(kernels.qntk_matrix_fn(c, outs)(theta, features=feats))
     assert_symmetric_psd(km)
-    j_ref = np.stack([reference(c, o, theta, features=f)[1] for f in feats for o in outs])
+    j_ref = np.stack([reference_residual(c, o, theta, features=f)[1] for f in feats for o in outs])
     assert_close(km, j_ref @ j_ref.T, EXACT)
     assert np.max(np.abs(km[0::2, 0::2] - km[1::2, 1::2])) > 1e-3  # the two outputs differ: ordering matters
 

@@ -7,10 +7,10 @@ import pytest
 import xarray as xr
 
 from qntk import train
-from qntk.config import ModelConfig
+from qntk.models import Model
 from qntk.models import states
 
-MODEL = ModelConfig("rpa", 2, 16, "xxz:J=2", target=-3.0)
+MODEL = Model("rpa", 2, 16, "xxz:J=2", target=-3.0)
 
 
 def small(**kw):
@@ -90,7 +90,7 @@ def test_netcdf_round_trip_keeps_config_seed_versions(tmp_path):
 
 def test_supervised_and_linear_losses():
     data = states.orthogonal_classification(2, 2, seed=0)
-    ds = train.run(small(loss="supervised", data=data, model=ModelConfig("rpa", 2, 16, "ZI")), progress=False)
+    ds = train.run(small(model=Model("rpa", 2, 16, "ZI", data=data)), progress=False)
     assert ds.eps.shape == (31, 1, 3, 2) and ds.K.shape == (31, 1, 3, 2, 2)
     kmat = ds.K.values[0, 0, 0]
     assert np.allclose(kmat, kmat.T) and np.linalg.eigvalsh(kmat).min() > -1e-12

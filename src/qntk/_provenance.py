@@ -1,4 +1,4 @@
-"""Provenance of outputs: package versions, and atomic writes."""
+"""Provenance of outputs (package versions, atomic writes) and where qntk keeps its caches."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 _PACKAGES = ("qntk", "jax", "jaxlib", "numpy", "scipy")
+
+
+def cache_root() -> Path:
+    """Where qntk keeps what it can recompute (symbolic Haar averages, compiled XLA programs):
+    ``$QNTK_CACHE_DIR``, else ``$XDG_CACHE_HOME/qntk``, else ``~/.cache/qntk``."""
+    return Path(os.environ.get("QNTK_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qntk")
 
 
 def versions() -> dict[str, str]:
@@ -56,6 +62,13 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def save_netcdf(ds, path: str | Path) -> Path:
+    """Writes an ``xarray.Dataset`` to NetCDF atomically (temporary file, then rename)."""
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    return Path(path)
 
 
 def write_json(path: str | Path, obj: Any) -> Path:

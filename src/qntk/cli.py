@@ -7,6 +7,7 @@ stderr with a non-zero exit status, never as a traceback.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ from rich.table import Table
 
 from . import config as _config
 from ._provenance import write_json
+from .models import Model
+from .models.ansatze import ANSATZE
 
 app = typer.Typer(
     add_completion=False,
@@ -28,7 +31,7 @@ app = typer.Typer(
 )
 
 _MODEL_HELP = "Model"
-Ansatz = Annotated[Optional[str], typer.Option(help="rpa, hea, periodic, hva or reuploading.", rich_help_panel=_MODEL_HELP)]
+Ansatz = Annotated[Optional[str], typer.Option(help=", ".join(ANSATZE) + ".", rich_help_panel=_MODEL_HELP)]
 Qubits = Annotated[Optional[int], typer.Option(help="Number of qubits n.", rich_help_panel=_MODEL_HELP)]
 Layers = Annotated[
     Optional[int],
@@ -65,9 +68,39 @@ def _expected_errors(command):
     return wrapper
 
 
+#: The model options, declared once and added to every command that takes a model (:func:`_model_command`).
+_MODEL_OPTIONS = {"ansatz": Ansatz, "qubits": Qubits, "layers": Layers, "observable": ObservableOpt, "target": Target,
+                  "scale": Scale}
+
+
+#: Options of a command that are not model or run settings (they are passed to it by name).
+_NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory")
+
+
+def _model_command(command):
+    """Gives ``command`` (whose first parameters are ``settings, config, as_json``) the model options,
+    ``--config`` and ``--json``. Its own options other than :data:`_NOT_SETTINGS` declare the
+    command line; their values reach it, with the model options', as one dict ``settings`` (``None``
+    where not given), ready for :func:`_settings`. Every expected error becomes one line."""
+    own = inspect.signature(command, eval_str=True).parameters
+    model = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation)
+             for name, annotation in _MODEL_OPTIONS.items()]
+    rest = [p for name, p in own.items() if name not in ("settings", "config", "as_json")]
+    shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+              for name, annotation, default in (("config", ConfigFile, None), ("as_json", Json, False))]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        settings = {name: kwargs.pop(name) for name in list(kwargs) if name not in _NOT_SETTINGS}
+        return command(settings=settings, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(model + rest + shared)
+    return _expected_errors(wrapper)
+
+
 def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
     """Model and run settings: command-line flags over the TOML file over the defaults."""
-    defaults = {**_config.ModelConfig().to_dict(), **run_defaults}
+    defaults = {**Model().to_dict(), **run_defaults}
     values = _config.merge(defaults, _config.load_toml(config_file) if config_file else {}, flags)
     return _config.split_model(values)
 
@@ -84,20 +117,15 @@ def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
 
 
 @app.command()
-@_expected_errors
+@_model_command
 def kernel(
-    ansatz: Ansatz = None,
-    qubits: Qubits = None,
-    layers: Layers = None,
-    observable: ObservableOpt = None,
-    target: Target = None,
-    scale: Scale = None,
+    settings: dict,
+    config: Path | None,
+    as_json: bool,
     samples: Annotated[Optional[int], typer.Option(help="Angle vectors per circuit.")] = None,
     circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits and angles).")] = None,
     theory: Annotated[bool, typer.Option(help="Put the Haar predictions beside the statistics.")] = True,
-    config: ConfigFile = None,
-    as_json: Json = False,
     out: Out = None,
 ) -> None:
     """Ensemble statistics of K, mu, lambda and zeta at initialization, beside their Haar predictions.
@@ -106,15 +134,13 @@ def kernel(
     """
     from .experiments import kernel_stats
 
-    flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
-                 samples=samples, circuits=circuits, seed=seed)
-    model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, flags)
+    model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
     if theory:
-        from .experiments.predict import predict
+        from .theory import predict as _predict
 
-        summary["theory"] = predict(model)
+        summary["theory"] = _predict(model)
     _emit(summary, as_json, out, _kernel_table(summary))
 
 
@@ -125,7 +151,7 @@ def _fmt(value) -> str:
 def _kernel_table(s: dict) -> Table:
     m = s["config"]["model"]
     title = (
-        f"{m['ansatz']} n={m['qubits']} L={m['layers']} O={m['observable']} O_0={m['target']}: "
+        f"{m['ansatz']} n={m['n_qubits']} L={m['n_layers']} O={m['observable']} O_0={m['target']}: "
         f"{s['n_circuits']} circuit(s) x {s['samples_per_circuit']} angle vectors, {s['time_s']:.1f} s"
     )
     table = Table(title=title)
@@ -149,14 +175,11 @@ def _kernel_table(s: dict) -> Table:
 
 
 @app.command("train")
-@_expected_errors
+@_model_command
 def train_cmd(
-    ansatz: Ansatz = None,
-    qubits: Qubits = None,
-    layers: Layers = None,
-    observable: ObservableOpt = None,
-    target: Target = None,
-    scale: Scale = None,
+    settings: dict,
+    config: Path | None,
+    as_json: bool,
     eta: Annotated[Optional[float], typer.Option(help="Learning rate.")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Gradient-descent steps.")] = None,
     samples: Annotated[Optional[int], typer.Option(help="Initializations per circuit.")] = None,
@@ -177,8 +200,6 @@ def train_cmd(
     checkpoint: Annotated[
         Optional[Path], typer.Option(help="Checkpoint file: saved during the run, resumed from if present.")
     ] = None,
-    config: ConfigFile = None,
-    as_json: Json = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the run (xarray Dataset) to this NetCDF file.")] = None,
 ) -> None:
     """Gradient descent on an ensemble of initializations, recording eps(t), K(t) and the loss; for the
@@ -188,31 +209,14 @@ def train_cmd(
     """
     from . import train as _train
 
-    flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
-                 eta=eta, steps=steps, samples=samples, circuits=circuits, seed=seed, loss=loss, sigma=sigma,
-                 shots=shots, record_mu=record_mu, snapshot_every=snapshot_every, data=data)
-    # loss=None until flags or the TOML file set it: then it follows from whether there is a data set
-    defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}, "loss": None}
-    model, run_settings = _settings(defaults, config, flags)
-    if run_settings["loss"] is None:
-        run_settings["loss"] = "quadratic" if run_settings["data"] is None else "supervised"
-    if run_settings["data"] is not None:
-        from .models.states import parse_dataset
-
-        run_settings["data"] = parse_dataset(run_settings["data"], model.qubits)
+    defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
+    model, run_settings = _settings(defaults, config, settings)
     cfg = _train.TrainConfig(model, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
     if out is not None:
         _train.save(ds, out)
     summary = _train.summarize(ds)
-    if cfg.loss == "quadratic":
-        from .experiments.predict import residual_theory
-
-        theory = residual_theory(model, cfg.eta, [r["step"] for r in summary["rows"]])
-        for r, eq10, ens in zip(summary["rows"], theory.pop("eps_eq10"), theory.pop("eps_ensemble")):
-            r.update(eps_theory=ens, eps_eq10=eq10)
-        summary["theory"] = theory
-    _emit(summary, as_json, None, _train_table(summary, model, cfg))
+    _emit(summary, as_json, None, _train_table(summary, cfg))
     if out is not None and not as_json:
         Console().print(f"wrote {out}")
 
@@ -222,10 +226,10 @@ def train_cmd(
 TRAIN_TARGET = -6.0
 
 
-def _train_table(s: dict, model, cfg) -> Table:
-    th = s.get("theory")
-    task = f"O_0={model.target:g}" if cfg.data is None else f"data={cfg.data.name} ({len(cfg.data)} points)"
-    table = Table(title=f"qntk train: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} {task} "
+def _train_table(s: dict, cfg) -> Table:
+    th, model, data = s.get("theory"), cfg.model, cfg.model.dataset
+    task = f"O_0={model.target:g}" if data is None else f"data={data.name} ({len(data)} points)"
+    table = Table(title=f"qntk train: {model.ansatz} n={model.n_qubits} L={model.n_layers} O={model.observable} {task} "
                         f"loss={cfg.loss} eta={cfg.eta:g}, {s['n_samples']} runs")
     cols = {"step": "step", "eps_mean": "mean eps", "eps_sem": "sem"}
     if th:
@@ -248,23 +252,18 @@ def _train_table(s: dict, model, cfg) -> Table:
     return table
 
 
-_TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu", "snapshot_every", "data")
+_TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu", "snapshot_every")
 
 
 @app.command()
-@_expected_errors
+@_model_command
 def predict(
-    ansatz: Ansatz = None,
-    qubits: Qubits = None,
-    layers: Layers = None,
-    observable: ObservableOpt = None,
-    target: Target = None,
-    scale: Scale = None,
-    eta: Annotated[Optional[float], typer.Option(help="Learning rate: adds gamma, L_star and the concentration verdicts.")] = None,
+    settings: dict,
+    config: Path | None,
+    as_json: bool,
+    eta: Annotated[Optional[float], typer.Option(help="Learning rate: adds the decay rate, L_star and the concentration verdicts.")] = None,
     sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise: adds the late-time plateau of eps^2.")] = None,
     precision: Annotated[Optional[float], typer.Option(help="Target relative error eps_r: adds the steps needed.")] = None,
-    config: ConfigFile = None,
-    as_json: Json = False,
     out: Out = None,
 ) -> None:
     """Theory only (no simulation): Haar averages at initialization and frozen-kernel dynamics.
@@ -272,14 +271,12 @@ def predict(
     Example: qntk predict --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --eta 1e-3 --sigma 1e-3 --precision 1e-3
     """
     from ._provenance import versions
-    from .experiments.predict import predict as _predict
+    from .theory import predict as _predict
 
-    flags = dict(ansatz=ansatz, qubits=qubits, layers=layers, observable=observable, target=target, scale=scale,
-                 eta=eta, sigma=sigma, precision=precision)
-    model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, flags)
+    model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, settings)
     result = _predict(model, **run)
     result.update(config={"model": model.to_dict(), **run}, versions=versions())
-    table = Table(title=f"qntk predict: {model.ansatz} n={model.qubits} L={model.layers} O={model.observable} O_0={model.target}")
+    table = Table(title=f"qntk predict: {model.ansatz} n={model.n_qubits} L={model.n_layers} O={model.observable} O_0={model.target}")
     table.add_column("quantity")
     table.add_column("prediction", justify="right")
     for key, value in result.items():
@@ -331,13 +328,19 @@ def reproduce(
     name: Annotated[Optional[str], typer.Argument(help="Figure name (see --list), or 'all'.")] = None,
     list_figures: Annotated[bool, typer.Option("--list", help="List the reproducible figures and exit.")] = False,
     quick: Annotated[bool, typer.Option("--quick", help="Tiny version (seconds) instead of the seed's size.")] = False,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", metavar="FIELD=VALUE",
+                     help="Change one setting of the figure (repeatable; lists comma-separated, e.g. layers=4,8,16). "
+                          "Fields: those of the figure's Config (a wrong one gets the list)."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for <name>.png, .nc, .md and .json.")] = Path("qntk-out"),
-    seed: Annotated[int, typer.Option(help="Master seed (circuits, angles, noise).")] = 0,
+    seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits, angles, noise); the figure's own (0) if not given.")] = None,
     as_json: Json = False,
 ) -> None:
     """Reproduce a seed figure: simulation, plot, data, and a table of theory vs numerics.
 
-    Example: qntk reproduce 001-fig3 --out results/
+    Example: qntk reproduce 001-fig3 --out results/; qntk reproduce 000-fig1 --set n_qubits=5 --set samples=40
     """
     from .experiments import reproduce as _rep
 
@@ -355,15 +358,17 @@ def reproduce(
         return
     if name is None:
         raise ValueError(f"give a figure name ({', '.join(_rep.FIGURES)}) or 'all', or --list to list them.")
+    if name == "all" and set_:
+        raise ValueError("--set changes one figure's settings: give a figure name, not 'all' (the figures have different fields).")
     names = list(_rep.FIGURES) if name == "all" else [_rep.get(name).NAME]
-    done = _rep.run_all(out, quick=quick, seed=seed, progress=not as_json, names=names)
-    results = [{"name": r.name, "rows": r.rows, "files": {k: str(v) for k, v in paths.items()}} for r, paths in done]
+    done = _rep.run_all(out, quick=quick, seed=seed, progress=not as_json, names=names, overrides=set_ or ())
+    results = [{"name": r.name, "rows": r.rows, "config": r.config["config"], "files": {k: str(v) for k, v in paths.items()}}
+               for r, paths in done]
     if as_json:
         print(json.dumps(results[0] if name != "all" else {"figures": results}))
         return
-    size = " (--quick: tiny size, not the seed's)" if quick else ""
     for result, paths in done:
-        table = Table(title=f"{result.name}: {result.config['title']}{size}")
+        table = Table(title=f"{result.name}: {result.config['title']}{_rep.size_note(result.config)}")
         for col in ("quantity", "theory", "simulation", "sem", "rel. err.", f"within {_rep.Z:g} sem", "note"):
             table.add_column(col, justify="left" if col in ("quantity", "note") else "right")
         for r in result.rows:
@@ -373,6 +378,24 @@ def reproduce(
         Console().print("wrote " + ", ".join(map(str, paths.values())))
 
 
+def _compilation_cache() -> None:
+    """Keeps compiled XLA programs between runs (JAX's persistent compilation cache, in
+    ``<cache root>/xla``), so that a command run again does not compile again. JAX keys the entries by
+    program, versions and backend; an unwritable cache only costs time."""
+    import jax
+
+    from ._provenance import cache_root
+
+    try:
+        path = cache_root() / "xla"
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
 def main() -> None:
     """Console entry point."""
+    _compilation_cache()
     app()

@@ -23,7 +23,7 @@ Example:
     >>> kernel_fn = qntk_fn(circuit, observables.xxz(2, J=2.0), target=-6.0)
     >>> thetas = jax.random.uniform(jax.random.key(0), (5, 16), maxval=2 * jnp.pi)
     >>> k = jax.jit(jax.vmap(kernel_fn))(thetas)
-    >>> k.qntk.shape, k.grad.shape, bool(jnp.all(k.qntk >= 0))
+    >>> k.K.shape, k.grad.shape, bool(jnp.all(k.K >= 0))
     ((5,), (5, 16), True)
 """
 
@@ -37,20 +37,31 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._sim import engine
-from .models.circuits import Circuit
-from .models.pauli import PauliString
+from .models import Model
+from .models.circuits import Circuit, generator_matrix
 
 
 class Kernel(NamedTuple):
-    """Kernel quantities at one angle vector (fields carry leading batch axes under ``vmap``)."""
+    """Kernel quantities at one angle vector (fields carry leading batch axes under ``vmap``).
+
+    Field names follow docs/glossary.md; ``lambda_`` is ``lambda`` (a Python keyword). The names of
+    qntk 0.1 (``qntk``, ``dqntk``, ``rel_dqntk``, ``dyn_index``, ``conserved``) remain as read-only
+    aliases for one release.
+    """
 
     eps: jax.Array  #: residual eps = <O> - O_0
     grad: jax.Array  #: d eps / d theta, shape (P,)
-    qntk: jax.Array  #: K
-    dqntk: jax.Array  #: mu
-    rel_dqntk: jax.Array  #: lambda = mu / K
-    dyn_index: jax.Array  #: zeta = eps mu / K^2
-    conserved: jax.Array  #: C = K - 2 lambda eps
+    K: jax.Array  #: the QNTK
+    mu: jax.Array  #: the dQNTK
+    lambda_: jax.Array  #: lambda = mu / K
+    zeta: jax.Array  #: zeta = eps mu / K^2
+    C: jax.Array  #: C = K - 2 lambda eps
+
+    qntk = property(lambda self: self.K, doc="Alias of ``K`` (qntk 0.1).")
+    dqntk = property(lambda self: self.mu, doc="Alias of ``mu`` (qntk 0.1).")
+    rel_dqntk = property(lambda self: self.lambda_, doc="Alias of ``lambda_`` (qntk 0.1).")
+    dyn_index = property(lambda self: self.zeta, doc="Alias of ``zeta`` (qntk 0.1).")
+    conserved = property(lambda self: self.C, doc="Alias of ``C`` (qntk 0.1).")
 
 
 def _is_concrete(x) -> bool:
@@ -135,28 +146,47 @@ def directional_second_derivative(eps_fn, theta, direction, *args):
     return jax.jvp(first, (0.0,), (1.0,))[1]
 
 
-def qntk_fn(circuit: Circuit, observable, target: float = 0.0, *, dqntk: bool = True):
+def qntk_fn(circuit: Circuit | Model, observable=None, target: float | None = None, *, mu: bool = True,
+            seed: int = 0, dqntk: bool | None = None):
     """``kernel_fn(theta, state=None, features=None) -> Kernel`` with eps, grad, K, mu, lambda, zeta, C.
 
+    ``qntk_fn(model)`` takes the :class:`~qntk.models.Model` that :func:`qntk.theory.predict` takes
+    (its circuit drawn with ``seed``, its observable and target), so that the empirical kernel and its
+    theory are computed from one object.
+
     Args:
-        circuit: the layered circuit.
-        observable: a :mod:`qntk.models.observables` observable on the same qubits.
-        target: the target value ``O_0``.
-        dqntk: compute ``mu`` (and lambda, zeta, C); otherwise those fields are NaN and the cost is
+        circuit: the layered circuit, or a model.
+        observable: a :mod:`qntk.models.observables` observable on the same qubits (not with a model).
+        target: the target value ``O_0`` (default 0; not with a model).
+        mu: compute ``mu`` (and lambda, zeta, C); otherwise those fields are NaN and the cost is
             one gradient.
+        seed: the circuit drawn from a model's ansatz.
+        dqntk: alias of ``mu`` (qntk 0.1).
+
+    Example:
+        >>> from qntk.models import Model
+        >>> k = qntk_fn(Model("rpa", 2, 8, "xxz:J=2", target=-3.0), seed=1)(jnp.zeros(8))
+        >>> bool(k.K >= 0), k.grad.shape
+        (True, (8,))
     """
+    if isinstance(circuit, Model):
+        if observable is not None or target is not None:
+            raise ValueError("a Model carries its observable and target: pass qntk_fn(model) alone.")
+        circuit, observable, target = circuit.circuit(seed), circuit.operator, circuit.target
+    target = 0.0 if target is None else target
+    mu = mu if dqntk is None else dqntk
     eps_fn = residual_fn(circuit, observable, target)
     eps_grad = grad_fn(circuit, observable, target)
 
     def kernel_fn(theta, state=None, features=None) -> Kernel:
         eps, g = eps_grad(theta, state, features)
         k = jnp.sum(g**2)
-        if dqntk:
-            mu = directional_second_derivative(eps_fn, theta, g, state, features)
+        if mu:
+            m = directional_second_derivative(eps_fn, theta, g, state, features)
         else:
-            mu = jnp.full_like(k, jnp.nan)
-        lam = mu / k
-        return Kernel(eps, g, k, mu, lam, eps * mu / k**2, k - 2.0 * lam * eps)
+            m = jnp.full_like(k, jnp.nan)
+        lam = m / k
+        return Kernel(eps, g, k, m, lam, eps * m / k**2, k - 2.0 * lam * eps)
 
     return kernel_fn
 
@@ -235,14 +265,6 @@ def qntk_matrix_fn(circuit: Circuit, observables):
         return j @ j.T
 
     return fn
-
-
-def generator_matrix(circuit: Circuit, layer: int) -> np.ndarray:
-    """Dense ``G_l`` of one layer (small d only)."""
-    if circuit.generator_kind == "diagonal":
-        return np.diag(np.asarray(circuit.gen_diag[layer])).astype(complex)
-    x, z = int(circuit.gen_x[layer]), int(circuit.gen_z[layer])
-    return PauliString(x, z, circuit.n_qubits).matrix()
 
 
 def measurement_kernel(circuit: Circuit, observable, theta, states) -> np.ndarray:

@@ -16,13 +16,15 @@ exactly at the current angles.
 Every run records eps(t), the QNTK K(t) (the matrix over data points for the supervised loss),
 the loss, on request mu(t) (single-output losses), and snapshots of theta(t), in an xarray Dataset
 with dims ``step, circuit, sample, data, param``; its attributes hold the config, the seed and the
-package versions. Runs are deterministic for a seed, show a progress bar, and checkpoint after every
+package versions. For the quadratic loss the run also carries the theory of the mean residual,
+``eps_theory`` and ``eps_eq10`` over ``step`` (:func:`qntk.theory.mean_residual`, computed from the
+model alone before the simulation starts), the columns that ``qntk train`` prints. Runs are deterministic for a seed, show a progress bar, and checkpoint after every
 chunk of steps so that an interrupted run resumes where it stopped (:func:`run` with
 ``checkpoint=``).
 
 Example:
-    >>> from qntk.config import ModelConfig
-    >>> cfg = TrainConfig(ModelConfig("rpa", 2, 16, "xxz:J=2", target=-3.0), eta=0.05, steps=20, samples=4)
+    >>> from qntk.models import Model
+    >>> cfg = TrainConfig(Model("rpa", 2, 16, "xxz:J=2", target=-3.0), eta=0.05, steps=20, samples=4)
     >>> ds = run(cfg, progress=False)
     >>> ds.eps.dims, ds.eps.shape
     (('step', 'circuit', 'sample', 'data'), (21, 1, 4, 1))
@@ -34,7 +36,7 @@ import dataclasses
 import functools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -42,10 +44,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import kernels
-from ._provenance import atomic_path, versions, write_atomic
-from .config import ModelConfig
-from .experiments.kernel_stats import circuit_seeds
-from .models.states import Dataset
+from ._provenance import save_netcdf as save
+from ._provenance import versions, write_atomic
+from .models import Model
+from .models._spec import check_bool, check_choice, check_int, check_real
+from .models.ansatze import circuit_seeds
+from .theory import mean_residual
 
 LOSSES = ("quadratic", "supervised", "linear")
 
@@ -55,87 +59,83 @@ class TrainConfig:
     """Settings of a training run (validated when built).
 
     Attributes:
-        model: the QNN model (its ``target`` is ``O_0`` of the quadratic loss).
+        model: the QNN model (its ``target`` is ``O_0`` of the quadratic loss, its ``data`` the data
+            set of the supervised loss).
         eta: learning rate.
         steps: gradient-descent steps.
         samples: initializations per circuit (angles uniform in ``[0, 2 pi)``).
         circuits: random circuits drawn from the ansatz.
         seed: master seed of circuits, initial angles and noise.
-        loss: one of :data:`LOSSES`.
+        loss: one of :data:`LOSSES`; by default ``"supervised"`` for a model with data, else ``"quadratic"``.
         sigma: standard deviation of the Gaussian angle noise per step (001 eq. (28)).
         shots: measurements per expectation value (``None``: exact expectation values).
         record_mu: also record mu(t) (single-output losses; about doubles the cost).
         snapshot_every: steps between recorded theta snapshots and checkpoints.
-        data: the data set of the supervised loss.
+        theory: put the theory of the mean residual beside the simulation (quadratic loss;
+            :func:`qntk.theory.mean_residual`, from the model alone).
     """
 
-    model: ModelConfig
+    model: Model
     eta: float = 1e-3
     steps: int = 100
     samples: int = 100
     circuits: int = 1
     seed: int = 0
-    loss: str = "quadratic"
+    loss: str | None = None
     sigma: float = 0.0
     shots: int | None = None
     record_mu: bool = False
     snapshot_every: int = 100
-    data: Dataset | None = field(default=None, compare=False)
+    theory: bool = True
 
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}.")
-        if not (isinstance(self.eta, (int, float)) and math.isfinite(self.eta) and self.eta > 0):
+        if not isinstance(self.model, Model):
+            raise ValueError(f"model must be a qntk.models.Model, got {type(self.model).__name__}.")
+        if self.loss is None:
+            object.__setattr__(self, "loss", "quadratic" if self.model.data is None else "supervised")
+        check_choice("loss", self.loss, LOSSES)
+        if not check_real("eta", self.eta) > 0:
             raise ValueError(f"eta must be a positive finite learning rate, got {self.eta!r}.")
         for name in ("steps", "samples", "circuits", "snapshot_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma >= 0):
+            check_int(name, getattr(self, name), 1)
+        check_int("seed", self.seed, 0)
+        if check_real("sigma", self.sigma) < 0:
             raise ValueError(f"sigma (angle noise) must be a finite number >= 0, got {self.sigma!r}.")
-        if self.shots is not None and (isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1):
-            raise ValueError(f"shots must be a positive integer or None (exact), got {self.shots!r}.")
-        if (self.loss == "supervised") != (self.data is not None):
-            raise ValueError("the supervised loss needs a data set (data=...), and only it takes one.")
-        if self.data is not None:
-            self._check_data()
+        if self.shots is not None:
+            check_int("shots", self.shots, 1)
+        check_bool("record_mu", self.record_mu)
+        check_bool("theory", self.theory)
+        if (self.loss == "supervised") != (self.model.data is not None):
+            raise ValueError("the supervised loss needs a model with a data set (data=...), and only it takes one.")
         if self.record_mu and self.loss == "supervised":
             raise ValueError("record_mu is defined for single-output losses: use loss='quadratic' or 'linear'.")
-        if self.circuits > 1 and not self.model.ansatz_obj().is_random:
+        if self.circuits > 1 and not self.model.is_random:
             raise ValueError(f"circuits={self.circuits} but the {self.model.ansatz!r} ansatz is not random: use circuits=1.")
 
-    def _check_data(self) -> None:
-        d, n = self.data, self.model.qubits
-        if d.states is not None and d.states.shape[1] != 2**n:
-            raise ValueError(f"the data set's input states have dimension {d.states.shape[1]} but the model has {n} "
-                             f"qubits (d = {2**n}): build the data for {n} qubits.")
-        if d.features is not None:
-            n_features = self.model.ansatz_obj().circuit(seed=0).n_features
-            if n_features < d.features.shape[1]:
-                raise ValueError(f"the data set has {d.features.shape[1]} feature(s) but the {self.model.ansatz!r} ansatz "
-                                 f"encodes {n_features}: use an encoding ansatz such as 'reuploading'.")
-
     def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("model", "data")}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
         out["model"] = self.model.to_dict()
-        out["data"] = None if self.data is None else {"name": self.data.name, "n_samples": len(self.data)}
         return out
 
 
 def _data_arrays(config: TrainConfig):
     """States, features and labels of the loss: one pseudo data point for single-output losses."""
-    if config.data is None:
+    d = config.model.dataset
+    if d is None:
         target = config.model.target if config.loss == "quadratic" else 0.0
         return None, None, jnp.asarray([target])
-    d = config.data
     states = None if d.states is None else jnp.asarray(d.states)
     features = None if d.features is None else jnp.asarray(d.features)
     return states, features, jnp.asarray(d.labels)
 
 
 @functools.lru_cache(maxsize=None)
-def _chunk_fn(loss: str, shots: int | None, record_mu: bool):
-    """A jitted function advancing all samples of one circuit by ``n`` steps (static).
+def compiled_steps(loss: str, shots: int | None = None, record_mu: bool = False):
+    """The jitted training step of :func:`run`: advances all samples of one circuit by ``n`` steps (static).
+
+    ``fn(circuit, observable, data, thetas, key, start, eta, sigma, n) -> (thetas, records)`` with
+    ``data = (states, features, labels)``; the records of each step (eps, K, the loss and, with
+    ``record_mu``, mu) are taken before its update. ``qntk bench`` times this same function.
 
     Only what changes the program's structure is static; the learning rate and the noise level are
     arguments, so sweeps over ``eta`` and ``sigma`` (and every circuit of a run) share one compilation.
@@ -205,12 +205,14 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     from rich.progress import Progress
 
     model = config.model
-    ansatz, observable = model.ansatz_obj(), model.observable_obj()
+    # from the model alone, before any simulation (and so before any error in the theory costs a run)
+    theory = mean_residual(model, config.eta, np.arange(config.steps + 1)) if _has_theory(config) else None
+    observable = model.operator
     data = _data_arrays(config)
-    chunk_fn = functools.partial(_chunk_fn(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
+    chunk_fn = functools.partial(compiled_steps(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
     seeds = circuit_seeds(config.seed, config.circuits)
     k_init, k_noise = jax.random.split(jax.random.key(config.seed))
-    n_params = ansatz.circuit(seed=seeds[0]).n_params
+    n_params = model.circuit(seed=seeds[0]).n_params
     state = _load_checkpoint(checkpoint, config)
     if state is None:
         thetas = np.stack(
@@ -228,7 +230,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
                 continue
             new_thetas, outs = [], []
             for i, cseed in enumerate(seeds):
-                circuit = ansatz.circuit(seed=cseed)
+                circuit = model.circuit(seed=cseed)
                 key = jax.random.fold_in(k_noise, i)
                 th, out = chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]), key, lo, n=hi - lo)
                 new_thetas.append(np.asarray(th))
@@ -244,7 +246,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
             bar.update(task, completed=hi)
     # The quantities at the final angles: recorded before any update, so noise does not enter them.
     finals = [
-        jax.tree.map(np.asarray, chunk_fn(ansatz.circuit(seed=s), observable, data, jnp.asarray(state["thetas"][i]),
+        jax.tree.map(np.asarray, chunk_fn(model.circuit(seed=s), observable, data, jnp.asarray(state["thetas"][i]),
                                           k_noise, config.steps, n=1)[1])
         for i, s in enumerate(seeds)
     ]
@@ -252,13 +254,17 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         name: np.concatenate([state["records"][name], np.stack([f[name] for f in finals], axis=1)])
         for name in state["records"]
     }
-    ds = _to_dataset(xr, config, records, state, seeds)
+    ds = _to_dataset(xr, config, records, state, seeds, theory)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     return ds
 
 
-def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list[int]):
+def _has_theory(config: TrainConfig) -> bool:
+    return config.theory and config.loss == "quadratic"
+
+
+def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list[int], theory: dict | None):
     dims = ("step", "circuit", "sample")
     variables = {
         "eps": (dims + ("data",), records["eps"]),
@@ -268,6 +274,9 @@ def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list
     }
     if "mu" in records:
         variables["mu"] = (dims, records["mu"])
+    if theory is not None:
+        variables["eps_theory"] = ("step", theory.pop("eps_ensemble"))
+        variables["eps_eq10"] = ("step", theory.pop("eps_eq10"))
     ds = xr.Dataset(
         variables,
         coords={
@@ -282,12 +291,17 @@ def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list
         versions=json.dumps(versions(), sort_keys=True),
         description="qntk gradient-descent run: eps(t), K(t), loss(t) and theta snapshots",
     )
+    if theory is not None:
+        ds.attrs["theory"] = json.dumps(theory, sort_keys=True)
+        ds.eps_theory.attrs["description"] = "000 eq. (10) averaged over the Haar law of (eps(0), K), from the model alone"
+        ds.eps_eq10.attrs["description"] = "000 eq. (10) at the exact Haar mean K, from the model alone"
     return ds
 
 
 def summarize(ds, n_rows: int = 6) -> dict:
     """A JSON-ready summary: ensemble means of eps (with its standard error), |eps|, K (trace over data)
-    and the loss at a few steps."""
+    and the loss at a few steps, and where the run has it the theory beside them (``eps_theory``,
+    ``eps_eq10`` per row, the moments under ``theory``)."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -302,6 +316,10 @@ def summarize(ds, n_rows: int = 6) -> dict:
         }
         for t in steps
     ]
+    if "eps_theory" in ds:
+        for r in rows:
+            r.update(eps_theory=float(ds.eps_theory[r["step"]]), eps_eq10=float(ds.eps_eq10[r["step"]]))
+    theory = {"theory": json.loads(ds.attrs["theory"])} if "theory" in ds.attrs else {}
     return {
         "rows": rows,
         "final_loss_mean": rows[-1]["loss_mean"],
@@ -310,14 +328,8 @@ def summarize(ds, n_rows: int = 6) -> dict:
         "config": json.loads(ds.attrs["config"]),
         "seed": int(ds.attrs["seed"]),
         "versions": json.loads(ds.attrs["versions"]),
+        **theory,
     }
-
-
-def save(ds, path: str | Path) -> Path:
-    """Writes the run to NetCDF atomically (temporary file, then rename)."""
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-    return Path(path)
 
 
 def _config_key(config: TrainConfig) -> str:

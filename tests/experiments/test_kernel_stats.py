@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from qntk import kernels
-from qntk.config import ModelConfig
-from qntk.experiments import bench, kernel_stats
+from qntk.models import Model
+from qntk.models.ansatze import circuit_seeds
+from qntk.experiments import kernel_stats
 
 
 def test_cluster_robust_standard_error():
@@ -23,14 +24,14 @@ def test_cluster_robust_standard_error():
 
 def test_run_matches_direct_kernel_evaluation():
     """The chunked, compiled run reproduces qntk_fn on the same circuit and angles."""
-    model = ModelConfig("rpa", 2, 6, "xxz:J=2", target=-2.0)
+    model = Model("rpa", 2, 6, "xxz:J=2", target=-2.0)
     cfg = kernel_stats.KernelStatsConfig(model, samples=10, circuits=2, seed=4, chunk=4)
     result = kernel_stats.run(cfg, progress=False)
-    seeds = kernel_stats.circuit_seeds(4, 2)
+    seeds = circuit_seeds(4, 2)
     for i, cseed in enumerate(seeds):
-        circuit = model.ansatz_obj().circuit(seed=cseed)
+        circuit = model.circuit(seed=cseed)
         thetas = jax.random.uniform(jax.random.fold_in(jax.random.key(4), i), (12, 6), maxval=2 * jnp.pi)[:10]
-        k = jax.vmap(kernels.qntk_fn(circuit, model.observable_obj(), -2.0))(thetas)
+        k = jax.vmap(kernels.qntk_fn(circuit, model.operator, -2.0))(thetas)
         np.testing.assert_allclose(result["K"][i], k.qntk, rtol=1e-12)
         np.testing.assert_allclose(result["mu"][i], k.dqntk, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(result["eps"][i], k.eps, rtol=1e-12, atol=1e-12)
@@ -45,13 +46,4 @@ def test_run_matches_direct_kernel_evaluation():
 )
 def test_config_validation(kwargs, words):
     with pytest.raises(ValueError, match=words):
-        kernel_stats.KernelStatsConfig(ModelConfig("rpa", 2, 3, "ZZ"), **kwargs)
-
-
-def test_bench_reports_times_and_floor():
-    out = bench.run(bench.BenchConfig(qubits=2, layers=4, batch=2, repeats=1, reference=False))
-    for key in ("compile_time_s", "step_time_s", "mu_time_s", "floor_time_s", "floor_fraction", "versions"):
-        assert key in out
-    assert out["step_time_s"] > 0 and out["floor_fraction"] > 0
-    scaling = bench.run(bench.BenchConfig(workload="compile", qubits=2, batch=2, compile_layers=(4, 16)))
-    assert [r["layers"] for r in scaling["rows"]] == [4, 16]
+        kernel_stats.KernelStatsConfig(Model("rpa", 2, 3, "ZZ"), **kwargs)

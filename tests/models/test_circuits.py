@@ -1,7 +1,7 @@
 """Tests for qntk.models.circuits, qntk.models.ansatze and the engine's unitary.
 
-Every circuit is checked against an independent dense reference built here from numpy Kronecker
-products and ``scipy.linalg.expm``:
+Every circuit is checked against the independent dense reference of ``tests/dense_reference.py`` (numpy
+Kronecker products and ``scipy.linalg.expm``):
 
     U = W_L exp(-i s phi_L G_L) ... W_1 exp(-i s phi_1 G_1) W_in,
 
@@ -15,121 +15,30 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
+from dense_reference import (
+    HADAMARD,
+    PAULIS,
+    X,
+    Z,
+    dense_product,
+    embed,
+    gate_sequence,
+    pauli_matrix,
+    random_hermitian,
+    random_unitary,
+    reference_angles,
+    reference_unitary,
+    signed_perm_matrix,
+)
 
 import qntk  # noqa: F401  (enables x64)
 from qntk._sim import engine
 from qntk.models import ansatze, circuits
-from qntk.models.pauli import PauliString
 
 EXACT = 1e-12  # float64 round-off on products of <= 12 unitaries with O(1) entries
 SCALES = [0.5, 1.0, -1.0]
 # Random ansatze are drawn only with (n, L) in {(2, 5), (3, 4)}: ansatze.haar_unitaries compiles once per
 # (count, dim), about 2 s each on CPU, so reusing shapes keeps the suite fast.
-
-I2 = np.eye(2, dtype=complex)
-X = np.array([[0, 1], [1, 0]], dtype=complex)
-Y = np.array([[0, -1j], [1j, 0]])
-Z = np.diag([1.0 + 0j, -1.0])
-P0 = np.diag([1.0 + 0j, 0.0])
-P1 = np.diag([0.0 + 0j, 1.0])
-HADAMARD = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)
-SINGLE = {"I": I2, "X": X, "Y": Y, "Z": Z}
-
-
-# --- independent dense reference --------------------------------------------------------------
-
-
-def pauli_matrix(label: str) -> np.ndarray:
-    """Character q of the label is the q-th (leftmost = most significant) Kronecker factor."""
-    return reduce(np.kron, [SINGLE[c] for c in label])
-
-
-def embed(n: int, ops: dict[int, np.ndarray]) -> np.ndarray:
-    """Tensor product with ``ops[q]`` on qubit q and the identity elsewhere."""
-    return reduce(np.kron, [ops.get(q, I2) for q in range(n)])
-
-
-def cnot(n: int, c: int, t: int) -> np.ndarray:
-    return embed(n, {c: P0}) + embed(n, {c: P1, t: X})
-
-
-def cz(n: int, a: int, b: int) -> np.ndarray:
-    return embed(n, {a: P0}) + embed(n, {a: P1, b: Z})
-
-
-def swap(n: int, a: int, b: int) -> np.ndarray:
-    return sum(embed(n, {a: p, b: p}) for p in (I2, X, Y, Z)) / 2
-
-
-DENSE_GATES = {"cnot": cnot, "cz": cz, "swap": swap}
-
-
-def dense_ops(n: int, ops) -> np.ndarray:
-    """Product of CNOT/CZ/SWAP matrices, ``ops[0]`` acting first (rightmost)."""
-    u = np.eye(2**n, dtype=complex)
-    for name, a, b in ops:
-        u = DENSE_GATES[name](n, a, b) @ u
-    return u
-
-
-def random_unitary(rng: np.random.Generator, d: int) -> np.ndarray:
-    z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
-    q, r = np.linalg.qr(z)
-    return q * (np.diagonal(r) / np.abs(np.diagonal(r)))
-
-
-def random_hermitian(rng: np.random.Generator, d: int) -> np.ndarray:
-    a = rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))
-    return (a + a.conj().T) / 2
-
-
-def signed_perm_matrix(perm, phase) -> np.ndarray:
-    """Dense matrix of ``(W psi)[k] = phase[k] psi[perm[k]]``."""
-    perm, phase = np.asarray(perm), np.asarray(phase)
-    w = np.zeros((perm.size, perm.size), dtype=complex)
-    w[np.arange(perm.size), perm] = phase
-    return w
-
-
-def reference_generators(c: circuits.Circuit) -> list[np.ndarray]:
-    """Dense G_l read from the circuit's public fields (labels rebuilt from the X/Z masks)."""
-    if c.generator_kind == "pauli":
-        labels = [PauliString(int(x), int(z), c.n_qubits).label for x, z in zip(c.gen_x, c.gen_z)]
-        return [pauli_matrix(lab) for lab in labels]
-    return [np.diag(np.asarray(g)).astype(complex) for g in c.gen_diag]
-
-
-def reference_gates(c: circuits.Circuit) -> list[np.ndarray]:
-    if c.gate_kind == "dense":
-        return list(np.asarray(c.w))
-    if c.gate_kind == "perm":
-        return [signed_perm_matrix(p, f) for p, f in zip(c.w_perm, c.w_phase)]
-    return [np.eye(c.dim, dtype=complex)] * c.n_layers
-
-
-def reference_angles(c: circuits.Circuit, theta, features=None) -> np.ndarray:
-    pidx, fidx = np.asarray(c.param_index), np.asarray(c.feature_index)
-    theta = np.asarray(theta)
-    phi = np.where(pidx >= 0, theta[np.maximum(pidx, 0)], 0.0)
-    if features is not None:
-        x = np.asarray(features)
-        phi = phi + np.where(fidx >= 0, np.asarray(c.feature_scale) * x[np.maximum(fidx, 0)], 0.0)
-    return phi
-
-
-def dense_product(gens, gates, phi, scale, w_in=None) -> np.ndarray:
-    """W_L exp(-i s phi_L G_L) ... W_1 exp(-i s phi_1 G_1) W_in."""
-    d = gens[0].shape[0]
-    u = np.eye(d, dtype=complex) if w_in is None else np.asarray(w_in, dtype=complex)
-    for g, w, p in zip(gens, gates, phi):
-        u = w @ scipy.linalg.expm(-1j * scale * p * g) @ u
-    return u
-
-
-def reference_unitary(c: circuits.Circuit, phi) -> np.ndarray:
-    w_in = None if c.w_in is None else np.asarray(c.w_in)
-    return dense_product(reference_generators(c), reference_gates(c), phi, c.scale, w_in)
-
 
 _unitary = jax.jit(engine.unitary)  # eager scans recompile on every call; jit caches per circuit structure
 
@@ -161,14 +70,14 @@ def test_permutation_gate_equals_dense_product(n, ops):
     """permutation_gate(ops) is the product of dense CNOT/CZ/SWAP matrices, ops[0] acting first."""
     perm, phase = circuits.permutation_gate(n, ops)
     ops_lower = [(name.lower(), a, b) for name, a, b in ops]
-    np.testing.assert_allclose(signed_perm_matrix(perm, phase), dense_ops(n, ops_lower), rtol=0, atol=EXACT)
+    np.testing.assert_allclose(signed_perm_matrix(perm, phase), gate_sequence(n, ops_lower), rtol=0, atol=EXACT)
 
 
 def test_permutation_gate_order_matters():
     """Reversing non-commuting ops changes the gate, so the order test above can fail."""
     ops = [("cnot", 0, 1), ("swap", 1, 2), ("cz", 0, 2)]
     forward = signed_perm_matrix(*circuits.permutation_gate(3, ops))
-    backward = dense_ops(3, ops[::-1])
+    backward = gate_sequence(3, ops[::-1])
     assert np.max(np.abs(forward - backward)) > 0.5
 
 
@@ -226,7 +135,7 @@ def _brick_wall_ops(n: int):
 
 
 def _rot(n: int, q: int, letter: str, angle: float, s: float) -> np.ndarray:
-    return scipy.linalg.expm(-1j * s * angle * embed(n, {q: SINGLE[letter]}))
+    return scipy.linalg.expm(-1j * s * angle * embed(n, {q: PAULIS[letter]}))
 
 
 @pytest.mark.parametrize("n, blocks, s", [(1, 2, 0.5), (2, 2, 0.5), (3, 1, 1.0)])
@@ -240,7 +149,7 @@ def test_hea_matches_textbook_construction(n, blocks, s, rng):
             for q in range(n):
                 u = _rot(n, q, letter, theta[p], s) @ u
                 p += 1
-        u = dense_ops(n, _brick_wall_ops(n)) @ u
+        u = gate_sequence(n, _brick_wall_ops(n)) @ u
     assert c.n_params == p == 2 * n * blocks
     np.testing.assert_allclose(engine_unitary(c, theta), u, rtol=0, atol=EXACT)
 
@@ -277,7 +186,7 @@ def test_reuploading_matches_textbook_construction(n, blocks, n_features, freque
             for q in range(n):
                 u = _rot(n, q, letter, theta[p], s) @ u
                 p += 1
-        u = dense_ops(n, _brick_wall_ops(n)) @ u
+        u = gate_sequence(n, _brick_wall_ops(n)) @ u
     assert (c.n_params, c.n_features) == (p, n_features)
     phi = np.asarray(engine.layer_angles(c, jnp.asarray(theta), jnp.asarray(x)))
     np.testing.assert_allclose(engine_unitary(c, phi), u, rtol=0, atol=EXACT)
@@ -303,7 +212,7 @@ def _gates_for(kind: str, rng, n: int, L: int):
         ops_per_layer = [[pool[(l + j) % len(pool)] for j in range(1 + l % 3)] for l in range(L)]
         pairs = [circuits.permutation_gate(n, ops) for ops in ops_per_layer]
         gates = (np.stack([p for p, _ in pairs]), np.stack([f for _, f in pairs]))
-        return gates, [dense_ops(n, ops) for ops in ops_per_layer]
+        return gates, [gate_sequence(n, ops) for ops in ops_per_layer]
     return None, [np.eye(d, dtype=complex)] * L
 
 

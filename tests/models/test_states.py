@@ -1,11 +1,11 @@
 """Tests for qntk.models.states: exact identities at float64 tolerance and independent references."""
 
-from functools import reduce
-
+import dense_reference
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from dense_reference import embed
 
 import qntk  # noqa: F401  (enables x64)
 from qntk._sim import engine
@@ -28,14 +28,7 @@ ATOL = 1e-12  # float64 round-off on O(1)-normed quantities
 ED_ATOL = 1e-10  # two exact diagonalizations of the same 64 x 64 Hamiltonian
 LARGE_H_ATOL = 1e-3  # m_x(h=50) = 1 - O((J/h)^2) = 1 - O(1e-4)
 
-I2 = np.eye(2)
-X = np.array([[0.0, 1.0], [1.0, 0.0]])
-Z = np.diag([1.0, -1.0])
-
-
-def _on(n, ops):
-    """Kronecker product with ``ops[q]`` on qubit ``q`` (qubit 0 most significant), identity elsewhere."""
-    return reduce(np.kron, [ops.get(q, I2) for q in range(n)])
+X, Z = dense_reference.X.real, dense_reference.Z.real  # real: the reference TFIM eigenvectors stay real
 
 
 def _gram(states):
@@ -290,8 +283,8 @@ def test_orthogonal_classification_rejects(m, match):
 
 def _tfim_kron(n, h, J, periodic):
     bonds = [(i, i + 1) for i in range(n - 1)] + ([(n - 1, 0)] if periodic and n > 2 else [])
-    ham = -J * sum(_on(n, {i: Z, j: Z}) for i, j in bonds)
-    return ham - h * sum(_on(n, {i: X}) for i in range(n))
+    ham = -J * sum(embed(n, {i: Z, j: Z}) for i, j in bonds)
+    return ham - h * sum(embed(n, {i: X}) for i in range(n))
 
 
 @pytest.mark.parametrize("periodic", [True, False])
@@ -304,8 +297,8 @@ def test_tfim_ground_state_against_kron_hamiltonian(periodic):
     energy, psi = tfim_ground_state(n, h, J, periodic)
     assert abs(energy - evals[0]) < ED_ATOL
     assert abs(abs(np.vdot(g, psi)) - 1.0) < ED_ATOL
-    m_x = np.mean([g @ _on(n, {i: X}) @ g for i in range(n)])
-    m_z = np.sqrt(sum(g @ _on(n, {i: Z}) @ _on(n, {j: Z}) @ g for i in range(n) for j in range(n)) / n**2)
+    m_x = np.mean([g @ embed(n, {i: X}) @ g for i in range(n)])
+    m_z = np.sqrt(sum(g @ embed(n, {i: Z}) @ embed(n, {j: Z}) @ g for i in range(n) for j in range(n)) / n**2)
     for order, ref in (("x", m_x), ("z", m_z)):
         data = tfim_magnetization(n_spins=n, n_points=2, h_range=(h, 2 * h), J=J, periodic=periodic, order=order)
         assert abs(data.labels[0] - ref) < ED_ATOL

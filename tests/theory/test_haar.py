@@ -1,4 +1,5 @@
-"""Tests for qntk.theory.haar: the Weingarten engine and the exact Haar QNTK statistics.
+"""Tests for qntk.theory.weingarten (the Weingarten engine) and qntk.theory.haar (the exact Haar QNTK
+statistics).
 
 Three kinds of checks:
 
@@ -22,8 +23,8 @@ import qntk  # noqa: F401  (enables x64)
 from qntk import kernels
 from qntk.models import ansatze, circuits, observables
 from qntk.models.pauli import PauliString
-from qntk.theory import haar
-from qntk.theory.haar import DAGGER, OpPoly, trace
+from qntk.theory import _cache, haar, weingarten
+from qntk.theory.weingarten import DAGGER, OpPoly, trace
 
 EXACT = 1e-10  # float64 round-off of sums over (k!)^2 Weingarten terms, relative to the compared size
 N_SE = 4.0  # Monte Carlo tolerance in standard errors of the sample mean / variance
@@ -111,7 +112,7 @@ def gram_matrix(perms, d):
 
 @pytest.mark.parametrize("d", [2, 3, 5, 16])
 def test_weingarten_k2_known_values(d):
-    perms, wg = haar.weingarten_matrix(2, d)
+    perms, wg = weingarten.weingarten_matrix(2, d)
     assert perms == ((0, 1), (1, 0))
     assert_close(wg, [[1 / (d**2 - 1), -1 / (d * (d**2 - 1))], [-1 / (d * (d**2 - 1)), 1 / (d**2 - 1)]])
 
@@ -120,16 +121,16 @@ def test_weingarten_k2_known_values(d):
 def test_weingarten_k3_known_values(d):
     """Collins (2003): Wg(e) = (d^2-2)/D, Wg(2-cycle) = -1/((d^2-1)(d^2-4)), Wg(3-cycle) = 2/D,
     with D = d (d^2 - 1)(d^2 - 4)."""
-    perms, wg = haar.weingarten_matrix(3, d)
+    perms, wg = weingarten.weingarten_matrix(3, d)
     den = d * (d**2 - 1) * (d**2 - 4)
     by_type = {3: (d**2 - 2) / den, 2: -1 / ((d**2 - 1) * (d**2 - 4)), 1: 2 / den}
-    expected = [by_type[len(haar.cycles(p))] for p in perms]
+    expected = [by_type[len(weingarten.cycles(p))] for p in perms]
     assert_close(wg[0], expected)
 
 
 @pytest.mark.parametrize("k,d", [(1, 1), (2, 2), (3, 3), (4, 4), (4, 9), (5, 5), (6, 6)])
 def test_weingarten_inverts_gram(k, d):
-    perms, wg = haar.weingarten_matrix(k, d)
+    perms, wg = weingarten.weingarten_matrix(k, d)
     assert len(perms) == math.factorial(k) and wg.shape == (len(perms),) * 2
     gram = gram_matrix(perms, d)
     assert_close(gram @ wg, np.eye(len(perms)), 1e-8)
@@ -138,7 +139,7 @@ def test_weingarten_inverts_gram(k, d):
 @pytest.mark.parametrize("k,d", [(2, 1), (3, 2), (4, 2), (4, 3), (6, 2)])
 def test_weingarten_pseudo_inverse_below_k(k, d):
     """For d < k the P_sigma are dependent: Wg is the Moore-Penrose inverse, Gram Wg Gram = Gram."""
-    perms, wg = haar.weingarten_matrix(k, d)
+    perms, wg = weingarten.weingarten_matrix(k, d)
     gram = gram_matrix(perms, d)
     assert_close(gram @ wg @ gram, gram, 1e-8)
     assert np.linalg.matrix_rank(gram) < len(perms)
@@ -146,9 +147,9 @@ def test_weingarten_pseudo_inverse_below_k(k, d):
 
 def test_weingarten_rejects_bad_arguments():
     with pytest.raises(ValueError, match="k must be"):
-        haar.weingarten_matrix(7, 4)
+        weingarten.weingarten_matrix(7, 4)
     with pytest.raises(ValueError, match="dimension"):
-        haar.weingarten_matrix(2, 0)
+        weingarten.weingarten_matrix(2, 0)
 
 
 # --- cycle-trace rule and the twirl ------------------------------------------------------------
@@ -160,24 +161,24 @@ def test_cycle_trace_matches_dense_kron(rng, k, d):
     ops = random_matrices(rng, k, d)
     dense = kron_all(ops)
     for perm in itertools.permutations(range(k)):
-        want = np.trace(haar.permutation_operator(perm, d) @ dense)
-        assert_close(haar.cycle_trace(ops, perm), want, what=f"perm {perm}")
+        want = np.trace(weingarten.permutation_operator(perm, d) @ dense)
+        assert_close(weingarten.cycle_trace(ops, perm), want, what=f"perm {perm}")
 
 
 def test_permutation_operator_is_a_representation():
     d = 2
     for p, q in itertools.product(itertools.permutations(range(3)), repeat=2):
-        lhs = haar.permutation_operator(p, d) @ haar.permutation_operator(q, d)
-        assert_close(lhs, haar.permutation_operator(haar.compose(p, q), d))
+        lhs = weingarten.permutation_operator(p, d) @ weingarten.permutation_operator(q, d)
+        assert_close(lhs, weingarten.permutation_operator(weingarten.compose(p, q), d))
     # P_pi moves factor a to position pi[a]: (x (x) y (x) z) -> (z (x) x (x) y) for pi = (1, 2, 0)
     x, y, z = np.eye(2)[0], np.eye(2)[1], np.array([1.0, 2.0])
-    assert_close(haar.permutation_operator((1, 2, 0), d) @ kron_all([x, y, z]), kron_all([z, x, y]))
+    assert_close(weingarten.permutation_operator((1, 2, 0), d) @ kron_all([x, y, z]), kron_all([z, x, y]))
 
 
 def dense_twirl(x, k, d):
     """``E U^{(x)k} X U^{dag (x)k} = sum Wg(s^-1 t) tr(P_s^dag X) P_t`` with dense operators."""
-    perms, wg = haar.weingarten_matrix(k, d)
-    ps = [haar.permutation_operator(p, d) for p in perms]
+    perms, wg = weingarten.weingarten_matrix(k, d)
+    ps = [weingarten.permutation_operator(p, d) for p in perms]
     coef = wg @ np.array([np.trace(p.T @ x) for p in ps])
     return sum(c * p for c, p in zip(coef, ps))
 
@@ -192,23 +193,23 @@ def test_haar_moment_matches_dense_twirl(rng, k, d):
     v = kron_all([haar_unitaries(rng, 1, d)[0]] * k)
     assert_close(v @ tw @ dag(v), tw)
     for perm in itertools.permutations(range(k)):
-        p = haar.permutation_operator(perm, d)
+        p = weingarten.permutation_operator(perm, d)
         assert_close(dense_twirl(p, k, d), p)
         want = np.trace(p @ tw @ kron_all(b))
-        assert_close(haar.haar_moment(a, b, perm), want, what=f"perm {perm}")
+        assert_close(weingarten.haar_moment(a, b, perm), want, what=f"perm {perm}")
 
 
 def test_haar_moment_known_integrals(rng):
     """E tr(A U B U^dag) = tr A tr B / d and the standard 2-design formula for tr(A U B U^dag C U D U^dag)."""
     d = 5
     a, b, c, e = random_matrices(rng, 4, d)
-    assert_close(haar.haar_moment([b], [a]), np.trace(a) * np.trace(b) / d)
+    assert_close(weingarten.haar_moment([b], [a]), np.trace(a) * np.trace(b) / d)
     t = np.trace
     want = (t(a) * t(c) * t(b @ e) + t(a @ c) * t(b) * t(e)) / (d**2 - 1) - (
         t(a @ c) * t(b @ e) + t(a) * t(c) * t(b) * t(e)
     ) / (d * (d**2 - 1))
     # tr(A U B U^dag C U E U^dag) = tr(P_pi (U B U^dag (x) U E U^dag)(C (x) A)) with pi the swap
-    assert_close(haar.haar_moment([b, e], [c, a], (1, 0)), want)
+    assert_close(weingarten.haar_moment([b, e], [c, a], (1, 0)), want)
 
 
 @pytest.mark.parametrize(
@@ -220,12 +221,12 @@ def test_haar_moment_monte_carlo(rng, k, d, perm):
     conj = [u @ m @ dag(u) for m in a]
     # tr(P_pi X_0 (x) ... ) with X_a = U A_a U^dag B_a, per sample via the cycle rule on d x d matrices
     samples = np.ones(MC_SAMPLES, complex)
-    for cyc in haar.cycles(perm):
+    for cyc in weingarten.cycles(perm):
         m = conj[cyc[0]] @ b[cyc[0]]
         for i in cyc[1:]:
             m = m @ conj[i] @ b[i]
         samples *= np.trace(m, axis1=1, axis2=2)
-    assert_mc_mean(samples, haar.haar_moment(a, b, perm), f"k={k} d={d} perm={perm}")
+    assert_mc_mean(samples, weingarten.haar_moment(a, b, perm), f"k={k} d={d} perm={perm}")
 
 
 @pytest.mark.parametrize("k,d", [(1, 3), (2, 2), (2, 4), (3, 3), (4, 2)])
@@ -233,7 +234,7 @@ def test_haar_state_moment_monte_carlo(rng, k, d):
     c = [random_hermitian(rng, d) for _ in range(k)]
     psi = haar_states(rng, MC_SAMPLES, d)
     samples = np.prod([expval(psi, m) for m in c], axis=0)
-    assert_mc_mean(samples, haar.haar_state_moment(c), f"k={k} d={d}")
+    assert_mc_mean(samples, weingarten.haar_state_moment(c), f"k={k} d={d}")
 
 
 # --- trace polynomials -------------------------------------------------------------------------
@@ -246,9 +247,9 @@ def test_trace_poly_matches_haar_moment(rng):
     mats = {"O": o, "G": g, "H": h}
     a = OpPoly(("V", "O", "V" + DAGGER))
     cases = [
-        (trace(OpPoly("G") * a * OpPoly("H") * a, d), haar.haar_moment([o, o], [h, g], (1, 0))),
-        (trace(OpPoly("G") * a, d) * trace(OpPoly("H") * a, d), haar.haar_moment([o, o], [g, h])),
-        (trace(OpPoly("G") * a * a * OpPoly("H") * a, d), haar.haar_moment([o, o, o], [np.eye(d), h, g], (2, 0, 1))),
+        (trace(OpPoly("G") * a * OpPoly("H") * a, d), weingarten.haar_moment([o, o], [h, g], (1, 0))),
+        (trace(OpPoly("G") * a, d) * trace(OpPoly("H") * a, d), weingarten.haar_moment([o, o], [g, h])),
+        (trace(OpPoly("G") * a * a * OpPoly("H") * a, d), weingarten.haar_moment([o, o, o], [np.eye(d), h, g], (2, 0, 1))),
     ]
     for i, (poly, want) in enumerate(cases):
         assert_close(poly.haar_unitary("V").evaluate(mats), want, what=f"case {i}")
@@ -267,7 +268,7 @@ def test_state_average_equals_unitary_average(rng, k):
     by_state = poly_p.haar_state("P").evaluate(mats)
     by_unitary = poly_v.haar_unitary("V").evaluate(mats)
     assert_close(by_state, by_unitary)
-    assert_close(by_state, haar.haar_state_moment(cs))
+    assert_close(by_state, weingarten.haar_state_moment(cs))
 
 
 @pytest.mark.parametrize("name", ["g4", "g2g2", "hgg"])
@@ -404,17 +405,17 @@ def test_mean_dqntk_vanishes_only_with_odd_traces(rng):
     """E[mu] is proportional to tr(O_bar^3) (O_bar the traceless part): zero for a Pauli string, not
     for the XXZ chain (000/001's E[mu] = 0 does not hold in general)."""
     n, d = 3, 8
-    assert abs(haar.mean_dqntk(observables.pauli_measurement("XZI"), "YYZ", 10)) < EXACT
+    assert abs(haar.mean_dqntk(observables.pauli_measurement("XZI"), "YYZ", 10, 0.5)) < EXACT
     xxz = observables.xxz(n)
-    assert xxz.trace_power(3) != 0 and haar.mean_dqntk(xxz, "YYZ", 10) < -0.1
+    assert xxz.trace_power(3) != 0 and haar.mean_dqntk(xxz, "YYZ", 10, 0.5) < -0.1
     o1, o2 = random_hermitian(rng, d), random_hermitian(rng, d)
 
     def t3(o):
         ob = o - np.trace(o).real / d * np.eye(d)
         return np.trace(ob @ ob @ ob).real
 
-    assert_close(haar.mean_dqntk(o1, "YYZ", 6) / t3(o1), haar.mean_dqntk(o2, "YYZ", 6) / t3(o2))
-    assert_close(haar.mean_dqntk(o1, "YYZ", 1), 0.0)  # diagonal terms: tr([G,C] C^2) = 0 identically
+    assert_close(haar.mean_dqntk(o1, "YYZ", 6, 0.5) / t3(o1), haar.mean_dqntk(o2, "YYZ", 6, 0.5) / t3(o2))
+    assert_close(haar.mean_dqntk(o1, "YYZ", 1, 0.5), 0.0)  # diagonal terms: tr([G,C] C^2) = 0 identically
 
 
 def test_mean_eps_and_eps_sq(rng):
@@ -425,7 +426,7 @@ def test_mean_eps_and_eps_sq(rng):
     assert_close(haar.mean_eps(o, 0.3), np.trace(o).real / d - 0.3)
     assert_mc_mean(eps, haar.mean_eps(o, 0.3), "E eps")
     assert_mc_mean(eps**2, haar.mean_eps_sq(o, 0.3), "E eps^2")
-    assert_close(haar.mean_eps_sq(o, 0.3) + 2 * 0.3 * haar.mean_eps(o, 0.3) + 0.09, haar.haar_state_moment([o, o]).real)
+    assert_close(haar.mean_eps_sq(o, 0.3) + 2 * 0.3 * haar.mean_eps(o, 0.3) + 0.09, weingarten.haar_state_moment([o, o]).real)
 
 
 # --- Monte Carlo of the two models -------------------------------------------------------------
@@ -630,20 +631,77 @@ def test_rpa_end_to_end_dqntk_second_moment():
 def test_quantities_reject_bad_arguments():
     o = observables.xxz(2).matrix()
     with pytest.raises(ValueError, match="Hermitian"):
-        haar.mean_qntk(o + 1j * np.triu(np.ones((4, 4)), 1), None, 3)
+        haar.mean_qntk(o + 1j * np.triu(np.ones((4, 4)), 1), None, 3, 0.5)
     with pytest.raises(ValueError, match="square"):
-        haar.mean_qntk(np.ones((4, 3)), None, 3)
+        haar.mean_qntk(np.ones((4, 3)), None, 3, 0.5)
     with pytest.raises(ValueError, match="one dimension"):
-        haar.mean_qntk(o, "XYZ", 3)
+        haar.mean_qntk(o, "XYZ", 3, 0.5)
     with pytest.raises(ValueError, match="n_layers"):
-        haar.mean_qntk(o, None, 0)
+        haar.mean_qntk(o, None, 0, 0.5)
     with pytest.raises(ValueError, match="scale"):
         haar.var_qntk(o, None, 2, float("nan"))
     with pytest.raises(ValueError, match="model"):
-        haar.var_qntk(o, None, 2, model="global")
+        haar.var_qntk(o, None, 2, 0.5, model="global")
     with pytest.raises(ValueError, match="not a permutation"):
-        haar.haar_moment([o], [o], (1,))
+        weingarten.haar_moment([o], [o], (1,))
     with pytest.raises(ValueError, match="same number"):
-        haar.haar_moment([o, o], [o])
+        weingarten.haar_moment([o, o], [o])
     with pytest.raises(ValueError, match="target"):
         haar.mean_eps(o, target=float("inf"))
+
+
+def test_scale_is_required_finite_and_non_zero():
+    """No default scale, and the circuits' rule: a finite non-zero real."""
+    o = observables.xxz(2).matrix()
+    for f in (haar.mean_qntk, haar.var_qntk, haar.mean_dqntk, haar.mean_dqntk_sq, haar.lambda_ratio, haar.zeta_ratio,
+              haar.mean_eps_qntk, haar.mean_eps_dqntk):
+        with pytest.raises(TypeError):
+            f(o, None, 2)
+        for bad in (0, 0.0, float("nan"), float("inf"), True, "0.5"):
+            with pytest.raises(ValueError, match="scale must be a finite non-zero number"):
+                f(o, None, 2, bad)
+    with pytest.raises(TypeError):
+        haar.gradient_moments(o, None)
+    with pytest.raises(ValueError, match="non-zero"):
+        haar.gradient_moments(o, None, 0.0)
+    assert haar.mean_qntk(o, None, None, 0.5) == haar.mean_qntk(o, None, 1, 0.5)  # None: the defaults
+
+
+# --- the on-disk cache --------------------------------------------------------------------------
+
+
+def test_cache_computes_once_and_survives_a_read_only_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("QNTK_CACHE_DIR", str(tmp_path / "cache"))
+    folder = _cache.cache_dir()
+    assert folder.parent == tmp_path / "cache" / "haar"
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"value": len(calls)}
+
+    assert _cache.cached("entry", compute) == {"value": 1}
+    assert (folder / "entry.pkl").is_file()
+    assert _cache.cached("entry", compute) == {"value": 1} and len(calls) == 1  # loaded, not recomputed
+    (folder / "entry.pkl").write_bytes(b"not a pickle")
+    assert _cache.cached("entry", compute) == {"value": 2}  # a corrupt entry is recomputed
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("QNTK_CACHE_DIR", str(blocker))  # not a directory: nothing can be stored
+    assert _cache.cached("entry", compute) == {"value": 3}
+    with pytest.raises(ValueError, match="plain file name"):
+        _cache.cached("../escape", compute)
+
+
+def test_cache_dir_is_keyed_by_the_engine_and_haar_sources(tmp_path, monkeypatch):
+    monkeypatch.delenv("QNTK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = _cache.cache_dir()
+    assert folder.parent == tmp_path / "qntk" / "haar"
+    assert set(_cache.SOURCES) == {"weingarten.py", "haar.py"}
+    _cache._source_key.cache_clear()
+    monkeypatch.setattr(_cache, "SOURCES", ("weingarten.py",))
+    try:
+        assert _cache.cache_dir() != folder  # another source set, another key
+    finally:
+        _cache._source_key.cache_clear()

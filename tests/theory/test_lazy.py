@@ -65,11 +65,13 @@ def test_ensemble_residual_matches_random_circuits():
     (x = 0.005), 0.1257 +- 0.0032 vs 0.1326 (0.02), 0.01976 +- 0.00102 vs 0.01879 (0.05); eq. (10) at
     K̄ gives 0.0037 at x = 0.05. At x = 0.1 (eta t Delta K = 5.4) the two-moment Gamma law
     underestimates the lower tail of K: 0.0024 vs 0.0039 +- 0.0004."""
-    from qntk.experiments import _seed001, kernel_stats
+    from qntk.experiments import kernel_stats
+    from qntk.models import Model
     from qntk.theory import haar
 
-    model = _seed001.model(2, 64, 0)
-    o = model.observable_obj().matrix()
+    # 000 Fig. 2's model (qntk.experiments.figures.seed001._setup.model(2, 64, 0))
+    model = Model("rpa", 2, 64, "random:terms=10,seed=0", target=-1.0, scale=-1.0, options={"paulis": "full"})
+    o = model.operator.matrix()
     raw = kernel_stats.run(kernel_stats.KernelStatsConfig(model, samples=20, circuits=200, seed=1), progress=False)
     k_mean, k_var = haar.mean_qntk(o, None, 64, -1.0), haar.var_qntk(o, None, 64, -1.0, model="chain")
     eps_mean = haar.mean_eps(o, model.target)
@@ -101,3 +103,26 @@ def test_concentration_verdicts():
     assert out["second_order"] == pytest.approx(1e-4)
     assert lazy.concentration(1.0, 1.0, 0.5, 1.0, 1.0)["dK_over_K_verdict"] == "marginal"
     assert lazy.concentration(1.0, 1.0, 2.0, 1.0, 1.0)["dK_over_K_verdict"] == "violated"
+
+
+def test_noisy_eps_variance_matches_the_linear_recursion(rng):
+    """001 eqs. (63)-(64): the ensemble variance of eps(t) is the expected sample variance of members
+    following eps(t + 1) = (1 - eta K_i) eps(t) + N(0, sigma^2 K_i) (001 eq. (62)), simulated directly:
+    R noise replicas of the same N members, mean of their sample variances within N_SE standard errors."""
+    n_members, replicas, eta, sigma = 12, 4000, 0.01, 0.005
+    k = rng.uniform(20.0, 60.0, n_members)
+    eps0 = rng.normal(1.0, 0.3, n_members)
+    eps = np.tile(eps0, (replicas, 1))
+    for t in range(1, 41):
+        eps = (1 - eta * k) * eps + rng.normal(0.0, sigma * np.sqrt(k), eps.shape)
+        if t in (5, 40):
+            var = np.var(eps, axis=1, ddof=1)  # one sample variance per replica
+            sem = var.std(ddof=1) / np.sqrt(replicas)
+            assert abs(var.mean() - lazy.noisy_eps_variance(eps0, eta, k, sigma, t)) <= N_SE * sem, t
+    # exact limits: no noise at t = 0; the plateau of eq. (31) when the decaying part is gone
+    assert lazy.noisy_eps_variance(eps0, eta, k, sigma, 0) == pytest.approx(np.var(eps0, ddof=1), rel=1e-12)
+    plateau = np.mean(lazy.noise_plateau_eps2(eta, k, sigma))
+    assert lazy.noisy_eps_variance(eps0, eta, k, sigma, 5000) == pytest.approx(plateau, rel=1e-12)
+    # members on the last axis, any leading shape
+    stacked = lazy.noisy_eps_variance(np.stack([eps0, eps0]), eta, np.stack([k, 2 * k]), sigma, 7)
+    assert stacked.shape == (2,) and stacked[0] == pytest.approx(lazy.noisy_eps_variance(eps0, eta, k, sigma, 7))

@@ -1,1 +1,2 @@
-"""Experiments: one module per workload or reproduced figure, each exposing ``run(config)``."""
+"""Experiments: jobs (:mod:`.kernel_stats`, :mod:`.bench`) and the seeds' figures (:mod:`.figures`, one
+package per seed, registered by :mod:`.reproduce`), each exposing ``run(config)``."""

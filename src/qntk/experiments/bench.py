@@ -2,9 +2,10 @@
 
 Workloads:
 
-* ``rpa-train``: one ensemble training step (eps, gradient and K for ``batch`` angle vectors) of the
-  random Pauli ansatz with the XXZ observable (J = 2), 004's setting. Reported: the compile time,
-  the median step time, the time of mu on top of the step, the machine floor (the layer matrix
+* ``rpa-train``: one ensemble training step (eps, gradient, K and the update for ``batch`` angle
+  vectors) of the random Pauli ansatz with the XXZ observable (J = 2), 004's setting: the very
+  function that ``qntk train`` compiles and runs (:func:`qntk.train.compiled_steps`). Reported: the
+  compile time, the median step time, the time of mu on top of the step (``qntk train --record-mu``), the machine floor (the layer matrix
   products of the step, timed as a loop of the same complex128 products on this machine), and,
   when TensorCircuit-ng is installed and ``reference`` is on, the same circuit built the way 004's
   authors built it (``exp1`` + ``any`` per layer, ``vmap(value_and_grad)``) and the speed-up.
@@ -22,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import kernels
+from .. import train
 from .._provenance import versions
 from ..models import ansatze, observables
 from ..models.pauli import PauliString
@@ -54,20 +55,15 @@ class BenchConfig:
             raise ValueError("qubits must be >= 2 (the XXZ observable has couplings).")
 
 
-def _step(circuit, observable, thetas):
-    """The training step: eps, gradient and K for a batch of angle vectors."""
-    fn = kernels.grad_fn(circuit, observable, 0.0)
-
-    def one(theta):
-        eps, g = fn(theta)
-        return eps, g, jnp.sum(g**2)
-
-    return jax.vmap(one)(thetas)
-
-
-def _kernel(circuit, observable, thetas):
-    """The step plus mu (and lambda, zeta, C)."""
-    return jax.vmap(kernels.qntk_fn(circuit, observable, 0.0))(thetas)
+def _train_step(circuit, observable, thetas, record_mu: bool = False):
+    """The training step that ``qntk train`` compiles and runs (:func:`qntk.train.compiled_steps`): one
+    step of the quadratic loss for a batch of angle vectors, recording eps and K (and mu), compiled
+    here once; returns ``(compiled, args, compile_time_s)``."""
+    step = train.compiled_steps("quadratic", None, record_mu)
+    args = (circuit, observable, (None, None, jnp.zeros(1)), thetas, jax.random.key(0), 0, 1e-3, 0.0)
+    t = time.perf_counter()
+    compiled = step.lower(*args, n=1).compile()
+    return compiled, args, time.perf_counter() - t
 
 
 def _median_time(fn, *args, repeats: int) -> float:
@@ -77,12 +73,6 @@ def _median_time(fn, *args, repeats: int) -> float:
         jax.block_until_ready(fn(*args))
         times.append(time.perf_counter() - t)
     return float(np.median(times))
-
-
-def _compile(fn, *args) -> tuple[object, float]:
-    t = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - t
 
 
 def _matmul_floor(gates: jax.Array, batch: int, sweeps: int, repeats: int) -> tuple[float, float]:
@@ -112,10 +102,10 @@ def _train(config: BenchConfig) -> dict:
     circuit = _circuit(config, config.layers)
     observable = observables.xxz(config.qubits, J=2.0)
     thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
-    step, compile_s = _compile(_step, circuit, observable, thetas)
-    step_s = _median_time(step, circuit, observable, thetas, repeats=config.repeats)
-    kernel, _ = _compile(_kernel, circuit, observable, thetas)
-    kernel_s = _median_time(kernel, circuit, observable, thetas, repeats=config.repeats)
+    step, args, compile_s = _train_step(circuit, observable, thetas)
+    step_s = _median_time(step, *args, repeats=config.repeats)
+    with_mu, args_mu, _ = _train_step(circuit, observable, thetas, record_mu=True)
+    kernel_s = _median_time(with_mu, *args_mu, repeats=config.repeats)
     out = {
         "workload": config.workload,
         "qubits": config.qubits,
@@ -133,14 +123,15 @@ def _train(config: BenchConfig) -> dict:
         floor_s, rate = _matmul_floor(circuit.w, config.batch, 2, config.repeats)
         out.update(floor_time_s=floor_s, matmul_gflops=rate / 1e9, floor_fraction=floor_s / step_s)
     if config.reference and config.workload == "rpa-train":
-        out.update(_reference(circuit, observable, thetas, config.repeats, step_s, step(circuit, observable, thetas)))
+        out.update(_reference(circuit, observable, thetas, config.repeats, step_s, step(*args)[1]))
     return out
 
 
-def _reference(circuit, observable, thetas, repeats: int, step_s: float, ours) -> dict:
-    """The TensorCircuit-ng step timed like ours; ``ours`` is our compiled step's output, to compare values."""
+def _reference(circuit, observable, thetas, repeats: int, step_s: float, ours: dict) -> dict:
+    """The TensorCircuit-ng step timed like ours; ``ours`` holds the records of our compiled step (eps and
+    K of each angle vector), to compare values: ``<O>`` with eps (target 0) and ``sum g^2`` with K."""
     try:
-        from .._bench_reference import tensorcircuit_rpa_step
+        from ._bench_reference import tensorcircuit_rpa_step
 
         labels = [PauliString(int(x), int(z), circuit.n_qubits).label for x, z in zip(circuit.gen_x, circuit.gen_z)]
         ref = tensorcircuit_rpa_step(labels, np.asarray(circuit.w), list(zip(observable.coefs, observable.labels)), circuit.scale)
@@ -152,7 +143,8 @@ def _reference(circuit, observable, thetas, repeats: int, step_s: float, ours) -
     values, grads = jax.block_until_ready(ref(thetas))
     compile_s = time.perf_counter() - t
     ref_s = _median_time(ref, thetas, repeats=repeats)
-    err = float(max(jnp.max(jnp.abs(values - ours[0])), jnp.max(jnp.abs(grads - ours[1]))))
+    eps, k = ours["eps"][0, :, 0], ours["K"][0, :, 0, 0]
+    err = float(max(jnp.max(jnp.abs(values - eps)), jnp.max(jnp.abs(jnp.sum(grads**2, axis=-1) - k))))
     return {
         "reference": "tensorcircuit-ng exp1+any, vmap(value_and_grad)",
         "reference_compile_time_s": compile_s,
@@ -168,7 +160,7 @@ def _compile_scaling(config: BenchConfig) -> dict:
     for layers in config.compile_layers:
         circuit = ansatze.rpa(config.qubits, layers, seed=config.seed)
         thetas = jnp.zeros((config.batch, layers))
-        _, compile_s = _compile(_step, circuit, observable, thetas)
+        _, _, compile_s = _train_step(circuit, observable, thetas)
         rows.append({"layers": layers, "compile_time_s": compile_s})
     times = [r["compile_time_s"] for r in rows]
     return {

@@ -11,8 +11,8 @@ gates); with one circuit the ensemble is that circuit's angle ensemble and the i
 ``std / sqrt(samples)`` applies.
 
 Example:
-    >>> from qntk.config import ModelConfig
-    >>> cfg = KernelStatsConfig(ModelConfig("rpa", 2, 8, "xxz:J=2", target=-6.0), samples=16, circuits=2)
+    >>> from qntk.models import Model
+    >>> cfg = KernelStatsConfig(Model("rpa", 2, 8, "xxz:J=2", target=-6.0), samples=16, circuits=2)
     >>> out = summarize(run(cfg, progress=False))
     >>> out["n_samples"], out["K_mean"] > 0
     (32, True)
@@ -29,7 +29,9 @@ import numpy as np
 
 from .. import kernels
 from .._provenance import versions
-from ..config import ModelConfig
+from ..models import Model
+from ..models._spec import check_int
+from ..models.ansatze import circuit_seeds
 
 QUANTITIES = ("eps", "K", "mu", "lambda", "zeta")
 
@@ -46,7 +48,7 @@ class KernelStatsConfig:
         chunk: angle vectors evaluated per compiled call (memory bound, not a result setting).
     """
 
-    model: ModelConfig
+    model: Model
     samples: int = 1000
     circuits: int = 1
     seed: int = 0
@@ -54,17 +56,14 @@ class KernelStatsConfig:
 
     def __post_init__(self):
         for name in ("samples", "circuits", "chunk"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+            check_int(name, getattr(self, name), 1)
+        check_int("seed", self.seed, 0)
         if self.samples * self.circuits < 2:
             raise ValueError("need at least 2 samples in total (samples x circuits) to estimate a spread.")
-        if self.circuits > 1 and not self.model.ansatz_obj().is_random:
+        if self.circuits > 1 and not self.model.is_random:
             raise ValueError(
                 f"circuits={self.circuits} but the {self.model.ansatz!r} ansatz is not random: use circuits=1."
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}.")
 
     def to_dict(self) -> dict:
         return {"model": self.model.to_dict(), "samples": self.samples, "circuits": self.circuits, "seed": self.seed}
@@ -73,12 +72,7 @@ class KernelStatsConfig:
 @jax.jit
 def _batch(circuit, observable, target, thetas):
     k = jax.vmap(kernels.qntk_fn(circuit, observable, target))(thetas)
-    return k.eps, k.qntk, k.dqntk
-
-
-def circuit_seeds(seed: int, n_circuits: int) -> list[int]:
-    """Seeds of the circuits of a run (deterministic in the master seed)."""
-    return [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_circuits)]
+    return k.eps, k.K, k.mu
 
 
 def run(config: KernelStatsConfig, progress: bool = True) -> dict:
@@ -90,7 +84,6 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
     from rich.progress import Progress
 
     model = config.model
-    ansatz, observable = model.ansatz_obj(), model.observable_obj()
     seeds = circuit_seeds(config.seed, config.circuits)
     n_chunks = -(-config.samples // config.chunk)
     chunk = min(config.chunk, config.samples)
@@ -99,12 +92,12 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("kernel statistics", total=config.circuits * n_chunks)
         for i, cseed in enumerate(seeds):
-            circuit = ansatz.circuit(seed=cseed)
+            circuit = model.circuit(seed=cseed)
             key = jax.random.fold_in(jax.random.key(config.seed), i)
             thetas = jax.random.uniform(key, (n_chunks * chunk, circuit.n_params), maxval=2 * jnp.pi)
             for c in range(n_chunks):
                 lo, hi = c * chunk, min((c + 1) * chunk, config.samples)
-                eps, k, mu = _batch(circuit, observable, model.target, thetas[c * chunk : (c + 1) * chunk])
+                eps, k, mu = _batch(circuit, model.operator, model.target, thetas[c * chunk : (c + 1) * chunk])
                 for name, arr in (("eps", eps), ("K", k), ("mu", mu)):
                     out[name][i, lo:hi] = np.asarray(arr)[: hi - lo]
                 bar.advance(task)

@@ -1,94 +1,57 @@
-"""Reproduction of the seeds' figures: a registry of figure modules and the theory-vs-numerics table.
+"""Reproduction of the seeds' figures: the registry of figure modules, their configuration and output.
 
-Every figure module (``fig_<seed>_<figure>.py``) exposes ``NAME`` (``"<seed>-fig<k>"``), ``TITLE``,
-``run(quick=False, seed=0, progress=True) -> Result`` and ``plot(result) -> matplotlib Figure``.
-``run`` simulates at the seed's size by default and at a tiny size with ``quick=True`` (for tests);
-its table rows compare a seed formula with the simulation, with a standard error estimated from
-the simulated samples and a ``Z``-standard-error confidence interval.
+The registry is every module of :mod:`qntk.experiments.figures` that defines ``NAME``, found when this
+module is imported: adding a figure is adding one module there (its contract is in that package's
+docstring). :func:`configure` builds a figure's ``Config`` from the paper size or ``QUICK`` and
+``FIELD=VALUE`` overrides (``qntk reproduce NAME --set FIELD=VALUE``); :func:`write` writes a result's
+plot, data and table.
 
 Example:
-    >>> r = row("mean eps^2", theory=2.0, simulation=2.1, sem=0.05)
-    >>> round(r["rel_err"], 3), r["within_ci"]
-    (0.05, True)
     >>> from qntk.experiments import reproduce
-    >>> sorted(reproduce.FIGURES)
-    ['000-fig1', '000-fig2', '000-fig3', '001-fig2', '001-fig3', '001-fig4']
+    >>> fig1 = reproduce.get("000-fig1")
+    >>> cfg = reproduce.configure(fig1, quick=True, overrides=["qubits=3", "layers=4,8,16"])
+    >>> cfg.n_qubits, cfg.layers, cfg == fig1.QUICK
+    (3, (4, 8, 16), False)
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+import importlib
 import io
 import json
-import math
-from dataclasses import dataclass, field
+import pkgutil
+import typing
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
-from .._provenance import versions, write_atomic
-
-#: Half-width of the confidence interval in standard errors: ``|sim - theory| <= Z sem`` is the
-#: 99.7% two-sided interval of a normal estimate (3 sigma); it is never widened to make a row pass.
-Z = 3.0
-
-ROW_KEYS = ("quantity", "theory", "simulation", "sem", "rel_err", "within_ci", "note")
+from .._provenance import save_netcdf, versions, write_atomic
+from ..models import SHORT_NAMES
+from ..models._spec import parse_bool
+from . import figures
+from ._table import Z as Z
+from ._table import Result, markdown
+from ._table import size_note as size_note
 
 
-@dataclass
-class Result:
-    """The outcome of one figure: everything plotted, the table rows and the settings.
-
-    Attributes:
-        name: the figure's registry name, e.g. ``"001-fig2"``.
-        data: an ``xarray.Dataset`` with every plotted array (and the per-sample raw data).
-        rows: table rows made by :func:`row`.
-        config: JSON-ready settings and measured model properties (K, eps(0), time).
-    """
-
-    name: str
-    data: Any
-    rows: list[dict] = field(default_factory=list)
-    config: dict = field(default_factory=dict)
+def _discover() -> dict[str, ModuleType]:
+    """Every module under :mod:`qntk.experiments.figures` that defines ``NAME``, keyed and ordered by it."""
+    found = {}
+    for info in pkgutil.walk_packages(figures.__path__, figures.__name__ + "."):
+        module = importlib.import_module(info.name)
+        name = getattr(module, "NAME", None)
+        if name is None:
+            continue
+        if name in found:
+            raise RuntimeError(f"two figure modules are named {name!r}: {found[name].__name__} and {info.name}.")
+        found[name] = module
+    return dict(sorted(found.items()))
 
 
-def row(quantity: str, theory: float, simulation: float, sem: float, note: str = "") -> dict:
-    """A table row with ``rel_err = |sim - th| / |th|`` and ``within_ci = |sim - th| <= Z sem``.
-
-    Raises:
-        ValueError: if ``theory`` is 0 (no relative error) or a number is not finite.
-    """
-    theory, simulation, sem = float(theory), float(simulation), float(sem)
-    if not all(map(math.isfinite, (theory, simulation, sem))) or theory == 0:
-        raise ValueError(f"row {quantity!r} needs finite numbers and a non-zero theory value, got "
-                         f"theory={theory}, simulation={simulation}, sem={sem}.")
-    diff = abs(simulation - theory)
-    return dict(quantity=quantity, theory=theory, simulation=simulation, sem=sem, rel_err=diff / abs(theory),
-                within_ci=bool(diff <= Z * sem), note=note)
-
-
-def paired_row(quantity: str, theory_i, simulation_i, note: str = "") -> dict:
-    """Row comparing sample means, with ``sem`` the standard error of the per-sample difference.
-
-    Each sample ``i`` has its own prediction ``theory_i`` (from its own K, eps(0)); the samples are
-    independent, so ``sem = std(sim_i - theory_i) / sqrt(N)``.
-    """
-    th, sim = np.asarray(theory_i, float), np.asarray(simulation_i, float)
-    return row(quantity, th.mean(), sim.mean(), np.std(sim - th, ddof=1) / np.sqrt(sim.size), note)
-
-
-def std_row(quantity: str, variance_i, values_i, note: str = "") -> dict:
-    """Row comparing the sample standard deviation of ``values_i`` with ``sqrt(mean(variance_i))``.
-
-    ``sem`` by the delta method on the paired variance estimate ``d_i = (x_i - x̄)^2 - variance_i``:
-    ``sem(std) = std(d) / (2 std(x) sqrt(N))`` (no normality assumed).
-    """
-    x, var = np.asarray(values_i, float), np.asarray(variance_i, float)
-    s = np.std(x, ddof=1)
-    d = (x - x.mean()) ** 2 - var
-    return row(quantity, np.sqrt(var.mean()), s, np.std(d, ddof=1) / (2 * s * np.sqrt(x.size)), note)
+#: The registered figures, keyed by ``<seed>-fig<k>`` and ordered by it.
+FIGURES: dict[str, ModuleType] = _discover()
 
 
 def get(name: str) -> ModuleType:
@@ -97,25 +60,67 @@ def get(name: str) -> ModuleType:
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
-    figures = _registry()
-    if name not in figures:
-        raise ValueError(f"unknown figure {name!r}: choose one of {', '.join(figures)} or 'all' (qntk reproduce --list).")
-    return figures[name]
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}: choose one of {', '.join(FIGURES)} or 'all' (qntk reproduce --list).")
+    return FIGURES[name]
 
 
-def markdown(result: Result) -> str:
-    """The table as Markdown: quantity | theory | simulation | sem | rel. err. | within CI | note."""
-    cfg = result.config
-    size = " (quick: tiny size, not the seed's)" if cfg.get("quick") else ""
-    lines = [f"# {result.name}: {cfg.get('title', '')}{size}", "", f"Model: {cfg.get('model_note', '')}", "",
-             f"Confidence interval: |simulation - theory| <= {Z:g} sem (99.7% two-sided normal).", "",
-             "| quantity | theory | simulation | sem | rel. err. | within CI | note |",
-             "|---|---|---|---|---|---|---|"]
-    for r in result.rows:
-        cells = [r["quantity"], *(f"{r[k]:.4g}" for k in ("theory", "simulation", "sem")), f"{r['rel_err']:.2%}",
-                 "yes" if r["within_ci"] else "**no**", r["note"]]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+def configure(module: ModuleType, quick: bool = False, overrides: Sequence[str] = ()):
+    """The figure's ``Config``: the paper size (``Config()``) or ``QUICK``, with ``FIELD=VALUE`` overrides.
+
+    A value is read by the field's type: an integer, a real, a string, ``true``/``false``, or a
+    comma-separated list for a tuple field (``layers=4,8,16``). ``qubits`` and ``layers`` are accepted
+    for ``n_qubits`` and ``n_layers`` (the CLI's spelling) where the figure has no field of that name.
+    The result is validated by the ``Config`` itself.
+
+    Raises:
+        ValueError: in one line, for an override that is not ``FIELD=VALUE``, an unknown field (listing
+            the valid ones) or a value of the wrong type or out of range.
+    """
+    config_cls = module.Config
+    fields = [f.name for f in dataclasses.fields(config_cls)]
+    types_ = typing.get_type_hints(config_cls)
+    values: dict[str, Any] = {}
+    for item in overrides:
+        key, eq, text = (part.strip() for part in str(item).partition("="))
+        if not eq or not key:
+            raise ValueError(f"--set {item!r} is not FIELD=VALUE (e.g. n_qubits=5); fields of {module.NAME}: "
+                             f"{', '.join(fields)}.")
+        field = key if key in fields else SHORT_NAMES.get(key, key)
+        if field not in fields:
+            raise ValueError(f"unknown field {key!r} for {module.NAME}: valid fields are {', '.join(fields)}.")
+        try:
+            values[field] = _parse(text, types_[field])
+        except ValueError as err:
+            raise ValueError(f"--set {key}={text} for {module.NAME}: {field} takes {err}.") from None
+    base = module.QUICK if quick else config_cls()
+    try:
+        return dataclasses.replace(base, **values)
+    except ValueError as err:
+        raise ValueError(f"{module.NAME}: {err}") from None
+
+
+#: How a ``FIELD=VALUE`` string is read for each field type, and what to call the type in an error.
+_PARSERS = {int: (int, "an integer"), float: (float, "a number"), str: (str, "a string"), bool: (parse_bool, "true or false")}
+
+
+def _parse(text: str, kind) -> Any:
+    """``text`` as a value of the type ``kind``: int, float, str, bool, or a tuple of one of them.
+
+    Raises:
+        ValueError: saying what the field takes (the message completes "FIELD takes ...").
+    """
+    if typing.get_origin(kind) is tuple:
+        parse, what = _PARSERS[typing.get_args(kind)[0]]
+        try:
+            return tuple(parse(part.strip()) for part in text.split(","))
+        except ValueError:
+            raise ValueError(f"a comma-separated list, each {what}, got {text!r}") from None
+    parse, what = _PARSERS[kind]
+    try:
+        return parse(text)
+    except ValueError:
+        raise ValueError(f"{what}, got {text!r}") from None
 
 
 def write(result: Result, out_dir: str | Path) -> dict[str, Path]:
@@ -126,45 +131,35 @@ def write(result: Result, out_dir: str | Path) -> dict[str, Path]:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from ..train import save
-
     out_dir = Path(out_dir)
     paths = {kind: out_dir / f"{result.name}.{kind}" for kind in ("png", "nc", "md", "json")}
-    fig = _registry()[result.name].plot(result)
+    fig = get(result.name).plot(result)
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130)
     write_atomic(paths["png"], buf.getvalue())
     ds = result.data.copy()
-    ds.attrs.update(config=json.dumps(result.config, sort_keys=True), seed=int(result.config.get("seed", 0)),
+    ds.attrs.update(config=json.dumps(result.config, sort_keys=True), seed=int(result.config["config"]["seed"]),
                     versions=json.dumps(versions(), sort_keys=True), name=result.name)
-    save(ds, paths["nc"])
+    save_netcdf(ds, paths["nc"])
     write_atomic(paths["md"], markdown(result))
     obj = {"name": result.name, "rows": result.rows, "config": result.config, "versions": versions()}
     write_atomic(paths["json"], json.dumps(obj, indent=2, sort_keys=True) + "\n")
     return paths
 
 
-def run_all(out_dir: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
-            names: list[str] | None = None) -> list[tuple[Result, dict[str, Path]]]:
-    """Runs and writes every registered figure (or ``names``), each written as soon as it is done."""
+def run_all(out_dir: str | Path, quick: bool = False, seed: int | None = None, progress: bool = True,
+            names: list[str] | None = None,
+            overrides: Sequence[str] = ()) -> list[tuple[Result, dict[str, Path]]]:
+    """Runs and writes every registered figure (or ``names``), each written as soon as it is done.
+
+    Each runs at the paper size (or ``QUICK``) with ``overrides`` (:func:`configure`) and, if given,
+    ``seed``. All configurations are built before the first run, so a bad override costs no run.
+    """
+    extra = [*overrides, *([] if seed is None else [f"seed={seed}"])]
+    configs = [(get(name), configure(get(name), quick, extra)) for name in names or list(FIGURES)]
     done = []
-    for name in names or list(_registry()):
-        result = get(name).run(quick=quick, seed=seed, progress=progress)
+    for module, config in configs:
+        result = module.run(config, progress=progress)
         done.append((result, write(result, out_dir)))
     return done
-
-
-@functools.cache
-def _registry() -> dict[str, ModuleType]:
-    """The figure modules, imported on first use: they import this module's helpers, so importing
-    them here at module level would make ``import qntk.experiments.fig_000_2`` circular."""
-    from . import fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4
-
-    return {m.NAME: m for m in (fig_000_1, fig_000_2, fig_000_3, fig_001_2, fig_001_3, fig_001_4)}
-
-
-def __getattr__(name: str):
-    if name == "FIGURES":  # registered figures, keyed by ``<seed>-fig<k>``
-        return _registry()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

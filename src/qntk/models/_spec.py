@@ -1,4 +1,4 @@
-"""Shared by the model modules: argument checks, and the ``name[:key=value,...]`` string form of
+"""The one set of argument checks of qntk (models, theory, experiments and the command line use these), and the ``name[:key=value,...]`` string form of
 observables and data sets on the command line."""
 
 from __future__ import annotations
@@ -22,6 +22,28 @@ def check_real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}.")
     return float(value)
+
+
+def check_scale(value: Any) -> float:
+    """The generator scale ``s`` of ``exp(-i s theta G)``: a finite non-zero real (one rule for circuits,
+    models and theory)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value == 0:
+        raise ValueError(
+            f"scale must be a finite non-zero number (0.5 for exp(-i theta G/2), -1 for exp(+i theta G)), got {value!r}."
+        )
+    return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}.")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}: use one of {', '.join(map(repr, choices))}.")
+    return value
 
 
 def parse_bool(text: str) -> bool:

@@ -13,17 +13,23 @@ bundles a builder with its arguments so that ensembles of random circuits can be
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import circuits as _c
+from ._spec import check_bool, check_choice, check_int, check_scale
 from .pauli import PauliString
 
-ANSATZE = ("rpa", "hea", "periodic", "hva", "reuploading")
+PAULI_GROUPS = ("xyz", "full")
+FREQUENCIES = ("low", "high")
+"""Encodings of :func:`reuploading` and :func:`qntk.models.states.encoded_states`: ``a_q = 1`` or ``2^q``."""
 
 
 @partial(jax.jit, static_argnums=(1, 2))
@@ -56,7 +62,7 @@ def random_pauli_labels(n_qubits: int, count: int, rng: np.random.Generator, gro
         flat = rng.integers(1, 4**n_qubits, size=count)
         codes = np.stack([(flat // 4 ** (n_qubits - 1 - q)) % 4 for q in range(n_qubits)], axis=1)
     else:
-        raise ValueError(f"paulis={group!r} is unknown: use 'xyz' ({{X,Y,Z}}^n) or 'full' (Pauli group minus identity).")
+        check_choice("paulis", group, PAULI_GROUPS)
     return ["".join("IXYZ"[c] for c in row) for row in codes]
 
 
@@ -193,10 +199,8 @@ def reuploading(
     """
     n = _c._check_qubits(n_qubits)
     blocks = _c._check_layers(n_layers)
-    if frequency not in ("low", "high"):
-        raise ValueError(f"frequency={frequency!r} is unknown: use 'low' or 'high'.")
-    if not isinstance(n_features, int) or n_features < 1:
-        raise ValueError(f"n_features must be a positive integer, got {n_features!r}.")
+    check_choice("frequency", frequency, FREQUENCIES)
+    check_int("n_features", n_features, 1)
     labels, pidx, fidx, fscale, gates = [], [], [], [], []
     ident = _c.identity_gate(n)
     wall = _c.permutation_gate(n, _brick_wall(n)) if n > 1 else ident
@@ -224,13 +228,75 @@ def reuploading(
     )
 
 
-_BUILDERS = {"rpa": rpa, "hea": hea, "periodic": periodic, "hva": hva, "reuploading": reuploading}
-_RANDOM = {"rpa", "periodic"}
+def circuit_seeds(seed: int, n_circuits: int) -> list[int]:
+    """Seeds of the ``n_circuits`` random circuits of a run, deterministic in the master ``seed``."""
+    return [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_circuits)]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What qntk knows of a built-in ansatz without building it.
+
+    Attributes:
+        builder: the circuit builder ``builder(n_qubits, n_layers, **options)``.
+        random: circuits are drawn with a seed (an ensemble of circuits).
+        design: deep circuits approach a unitary 2-design, so that the Haar theory applies.
+        min_qubits: fewest qubits the ansatz is defined on.
+        options: option name -> check ``(value, n_qubits) -> value`` (what the builder would reject).
+        n_features: ``(n_qubits, options) -> `` number of data features the circuit encodes.
+    """
+
+    builder: Callable[..., _c.Circuit]
+    random: bool
+    design: bool
+    min_qubits: int
+    options: dict[str, Callable[[Any, int], Any]]
+    n_features: Callable[[int, dict], int] = lambda n_qubits, options: 0
+
+
+def _scale_option(value, n_qubits):
+    return check_scale(value)
+
+
+def _generator_option(value, n_qubits):
+    h = np.asarray(value, dtype=float)
+    if h.shape != (2**n_qubits,) or not np.all(np.isfinite(h)):
+        raise ValueError(f"generator must be the finite real diagonal of H, shape ({2**n_qubits},), got shape {h.shape}.")
+    return h
+
+
+KINDS: dict[str, _Kind] = {
+    "rpa": _Kind(rpa, True, True, 1, {"scale": _scale_option,
+                                      "paulis": lambda v, n: check_choice("paulis", v, PAULI_GROUPS)}),
+    "hea": _Kind(hea, False, False, 1, {"scale": _scale_option}),
+    "periodic": _Kind(periodic, True, True, 1, {"scale": _scale_option, "generator": _generator_option}),
+    "hva": _Kind(hva, False, False, 2, {"scale": _scale_option,
+                                        "periodic_bc": lambda v, n: check_bool("periodic_bc", v)}),
+    "reuploading": _Kind(reuploading, False, False, 1, {
+        "scale": _scale_option,
+        "n_features": lambda v, n: check_int("n_features", v, 1),
+        "frequency": lambda v, n: check_choice("frequency", v, FREQUENCIES),
+    }, n_features=lambda n, options: min(options.get("n_features", 1), n)),
+}
+"""The built-in ansatze by name; adding one means adding its builder and its entry here."""
+ANSATZE = tuple(KINDS)
+
+
+def default_scale(name: str) -> float:
+    """The generator scale ``s`` that the ansatz ``name`` uses when none is given."""
+    return float(inspect.signature(KINDS[name].builder).parameters["scale"].default)
+
+
+def n_features(name: str, n_qubits: int, options: dict) -> int:
+    """How many data features the ansatz ``name`` encodes (0 for a circuit without data encoding)."""
+    return KINDS[name].n_features(n_qubits, options)
 
 
 @dataclass(frozen=True)
 class Ansatz:
     """A named ansatz with its arguments, from which circuits (or ensembles of them) are drawn.
+
+    Validated when built, without building a circuit (no array work, no compilation).
 
     Example:
         >>> a = Ansatz("rpa", 2, 8)
@@ -244,24 +310,34 @@ class Ansatz:
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.name not in _BUILDERS:
+        if self.name not in KINDS:
             raise ValueError(f"unknown ansatz {self.name!r}: choose one of {', '.join(ANSATZE)}.")
+        kind = KINDS[self.name]
+        n = _c._check_qubits(self.n_qubits)
+        if n < kind.min_qubits:
+            raise ValueError(f"the {self.name!r} ansatz needs n_qubits >= {kind.min_qubits}, got {n}.")
         _c._check_layers(self.n_layers)
-        self._build(seed=0, n_layers=1)  # validates the other arguments now, cheaply
+        if not isinstance(self.options, dict):
+            raise ValueError(f"options must be a table of ansatz options, got {self.options!r}.")
+        for key, value in self.options.items():
+            if key not in kind.options:
+                raise ValueError(f"ansatz {self.name!r} got an unknown option {key!r}: valid options are "
+                                 f"{', '.join(kind.options)}.")
+            kind.options[key](value, n)
 
     @property
     def is_random(self) -> bool:
-        return self.name in _RANDOM
+        """Whether circuits are drawn at random (a seed gives each its own)."""
+        return KINDS[self.name].random
+
+    @property
+    def is_design(self) -> bool:
+        """Whether deep circuits of this ansatz are 2-designs, so that the Haar theory applies."""
+        return KINDS[self.name].design
 
     def circuit(self, seed: int = 0) -> _c.Circuit:
         """The circuit drawn with ``seed`` (the same for every seed if the ansatz is not random)."""
-        return self._build(seed, self.n_layers)
-
-    def _build(self, seed: int, n_layers: int) -> _c.Circuit:
         kwargs = dict(self.options)
         if self.is_random:
             kwargs["seed"] = seed
-        try:
-            return _BUILDERS[self.name](self.n_qubits, n_layers, **kwargs)
-        except TypeError as err:
-            raise ValueError(f"ansatz {self.name!r} got an unknown option: {err}.") from None
+        return KINDS[self.name].builder(self.n_qubits, self.n_layers, **kwargs)

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._spec import check_scale
 from .pauli import PauliString
 
 GENERATOR_KINDS = ("pauli", "diagonal")
@@ -121,31 +122,35 @@ def index(circuit: Circuit, i: int) -> Circuit:
     return jax.tree.map(lambda x: x[i], circuit)
 
 
+def generator_matrix(circuit: Circuit, layer: int) -> np.ndarray:
+    """Dense ``G_l`` of layer ``layer`` (small d only; the theory needs the generators' spectra)."""
+    if circuit.generator_kind == "diagonal":
+        return np.diag(np.asarray(circuit.gen_diag)[layer]).astype(complex)
+    x, z = int(np.asarray(circuit.gen_x)[layer]), int(np.asarray(circuit.gen_z)[layer])
+    return PauliString(x, z, circuit.n_qubits).matrix()
+
+
 # --------------------------------------------------------------------------------------------------
 # Validation helpers
 
 
+#: Largest state-vector simulation qntk accepts.
+MAX_QUBITS = 24
+
+
 def _check_qubits(n_qubits: int) -> int:
-    if not isinstance(n_qubits, (int, np.integer)) or isinstance(n_qubits, bool) or n_qubits < 1:
+    if isinstance(n_qubits, bool) or not isinstance(n_qubits, (int, np.integer)) or n_qubits < 1:
         raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}.")
-    if n_qubits > 24:
-        raise ValueError(f"n_qubits={n_qubits} is too large for a state-vector simulation: use <= 24.")
-    return int(n_qubits)
+    n = int(n_qubits)
+    if n > MAX_QUBITS:
+        raise ValueError(f"n_qubits={n} is too large for a state-vector simulation: use <= {MAX_QUBITS}.")
+    return n
 
 
 def _check_layers(n_layers: int) -> int:
-    if not isinstance(n_layers, (int, np.integer)) or isinstance(n_layers, bool) or n_layers < 1:
+    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or n_layers < 1:
         raise ValueError(f"n_layers must be a positive integer (L >= 1), got {n_layers!r}.")
     return int(n_layers)
-
-
-def _check_scale(scale: float) -> float:
-    scale = float(scale)
-    if not np.isfinite(scale) or scale == 0.0:
-        raise ValueError(
-            f"scale must be a finite non-zero number (0.5 for exp(-i theta G/2), -1 for exp(+i theta G)), got {scale!r}."
-        )
-    return scale
 
 
 def check_unitary(u: np.ndarray, name: str, dim: int, atol: float = 1e-8) -> np.ndarray:
@@ -207,17 +212,7 @@ def _gates(n_layers: int, dim: int, gates, check: bool = True):
     return "dense", jnp.asarray(w, jnp.complex128), None, None
 
 
-def from_paulis(
-    paulis: Sequence[str],
-    gates=None,
-    *,
-    scale: float = 0.5,
-    w_in=None,
-    param_index=None,
-    feature_index=None,
-    feature_scale=None,
-    check: bool = True,
-) -> Circuit:
+def from_paulis(paulis: Sequence[str], gates=None, *, scale: float = 0.5, **layout) -> Circuit:
     """A circuit with Pauli-string generators ``G_l = paulis[l]``.
 
     Args:
@@ -225,11 +220,11 @@ def from_paulis(
         gates: fixed gates ``W_l``: ``None``, an ``(L, d, d)`` array of unitaries, or a pair
             ``(perm, phase)`` of ``(L, d)`` arrays for signed permutations.
         scale: generator scale ``s`` in ``exp(-i s theta G)``.
-        w_in: optional fixed unitary applied to the input state first.
-        param_index, feature_index, feature_scale: angle map (module docstring); by default layer
-            ``l`` is driven by parameter ``l`` and encodes no data.
-        check: verify that dense gates are unitary (O(L d^3)); builders that sample Haar gates
-            themselves skip it.
+        layout: keywords shared by every constructor: ``w_in`` (an optional fixed unitary applied
+            to the input state first); ``param_index``, ``feature_index``, ``feature_scale`` (the
+            angle map of the module docstring; by default layer ``l`` is driven by parameter ``l``
+            and encodes no data); ``check`` (verify that dense gates are unitary, O(L d^3); builders
+            that sample Haar gates themselves pass ``False``).
 
     Example:
         >>> c = from_paulis(["XY", "ZZ", "YX"])
@@ -249,15 +244,15 @@ def from_paulis(
         "gen_z": jnp.asarray([p.z for p in strings], jnp.int32),
         "gen_ny": jnp.asarray([p.n_y for p in strings], jnp.int32),
     }
-    layer_maps = (param_index, feature_index, feature_scale)
-    return _assemble("pauli", generators, len(strings), n, gates, scale, w_in, layer_maps, check)
+    return _assemble("pauli", generators, len(strings), n, gates, scale, **layout)
 
 
-def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, w_in, layer_maps, check) -> Circuit:
+def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w_in=None, param_index=None,
+              feature_index=None, feature_scale=None, check: bool = True) -> Circuit:
     """Validates the parts common to every generator kind and builds the :class:`Circuit`."""
     dim = 2**n_qubits
     kind, w, w_perm, w_phase = _gates(n_layers, dim, gates, check)
-    pidx, fidx, fscale, n_params, n_features = _layer_maps(n_layers, *layer_maps)
+    pidx, fidx, fscale, n_params, n_features = _layer_maps(n_layers, param_index, feature_index, feature_scale)
     fields = dict.fromkeys(("gen_x", "gen_z", "gen_ny", "gen_diag"))
     fields.update(generators)
     return Circuit(
@@ -272,24 +267,15 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, w_in
         n_qubits=n_qubits,
         n_params=n_params,
         n_features=n_features,
-        scale=_check_scale(scale),
+        scale=check_scale(scale),
         generator_kind=generator_kind,
         gate_kind=kind,
     )
 
 
-def from_diagonal(
-    diagonals,
-    gates=None,
-    *,
-    scale: float = 1.0,
-    w_in=None,
-    param_index=None,
-    feature_index=None,
-    feature_scale=None,
-    check: bool = True,
-) -> Circuit:
-    """A circuit whose generators are real diagonal matrices ``diag(diagonals[l])``, shape ``(L, d)``.
+def from_diagonal(diagonals, gates=None, *, scale: float = 1.0, **layout) -> Circuit:
+    """A circuit whose generators are real diagonal matrices ``diag(diagonals[l])``, shape ``(L, d)``;
+    ``gates``, ``scale`` and ``layout`` as in :func:`from_paulis`.
 
     Example:
         >>> import numpy as np
@@ -311,21 +297,13 @@ def from_diagonal(
     _check_qubits(n)
     if not np.all(np.isfinite(diag)):
         raise ValueError("diagonals contain NaN or infinite entries.")
-    layer_maps = (param_index, feature_index, feature_scale)
-    return _assemble("diagonal", {"gen_diag": jnp.asarray(diag, jnp.float64)}, L, n, gates, scale, w_in, layer_maps, check)
+    return _assemble("diagonal", {"gen_diag": jnp.asarray(diag, jnp.float64)}, L, n, gates, scale, **layout)
 
 
-def from_hermitian(
-    generators,
-    gates=None,
-    *,
-    scale: float = 1.0,
-    w_in=None,
-    param_index=None,
-    feature_index=None,
-    feature_scale=None,
-) -> Circuit:
-    """A circuit with general Hermitian generators ``G_l``, shape ``(L, d, d)``.
+def from_hermitian(generators, gates=None, *, scale: float = 1.0, w_in=None, **angle_map) -> Circuit:
+    """A circuit with general Hermitian generators ``G_l``, shape ``(L, d, d)``; ``gates``, ``scale``,
+    ``w_in`` and the angle map (``param_index``, ``feature_index``, ``feature_scale``) as in
+    :func:`from_paulis`.
 
     Each ``G_l = V_l D_l V_l^dagger`` is diagonalized once and the basis changes are folded into the
     fixed gates: ``W_l V_l exp(-i s phi D_l) V_l^dagger`` becomes a diagonal layer between the dense
@@ -358,16 +336,7 @@ def from_hermitian(
         nxt = np.conj(vecs[i + 1]).T if i + 1 < L else np.eye(d)
         merged[i] = nxt @ fixed[i] @ vecs[i]
     w_in0 = np.eye(d) if w_in is None else check_unitary(w_in, "w_in", d)
-    return from_diagonal(
-        evals,
-        merged,
-        scale=scale,
-        w_in=np.conj(vecs[0]).T @ w_in0,
-        param_index=param_index,
-        feature_index=feature_index,
-        feature_scale=feature_scale,
-        check=False,
-    )
+    return from_diagonal(evals, merged, scale=scale, w_in=np.conj(vecs[0]).T @ w_in0, check=False, **angle_map)
 
 
 def permutation_gate(n_qubits: int, ops: Sequence[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray]:

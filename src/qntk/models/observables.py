@@ -11,8 +11,11 @@ Two representations share one interface (:class:`Observable`):
   and applying ``O`` costs ``O(G d)`` for ``G`` distinct X masks, never building the ``d x d`` matrix.
 * :class:`DenseObservable`, any Hermitian ``d x d`` matrix (e.g. a projector ``|Phi><Phi|``).
 
-Both are immutable JAX pytrees (arrays are leaves; sizes, coefficients and labels are static), so
-they pass through ``jax.jit`` and ``jax.vmap`` as ordinary arguments. The builders cover the seed
+Both are immutable JAX pytrees whose only static data is the number of qubits: coefficients, Pauli
+masks and matrices are array leaves. They pass through ``jax.jit`` and ``jax.vmap`` as ordinary
+arguments, and a jitted function compiles once per *shape* (qubits, terms, X-mask groups), not once
+per coefficient or label, so sweeps over observables (e.g. ``xxz(n, J)`` over ``J``) share one
+compilation; stacked observables of one shape can be vmapped over. The builders cover the seed
 papers' observables: the XXZ chain (004 eq. (29)), random Pauli mixtures (004 eq. (28), with 000's
 numerics below eq. (20)), Haar-random projectors (004 Fig. 9) and gamma-scaled Pauli measurements
 (002 Cor. 4.3); :func:`parse_observable` reads the CLI's string form.
@@ -130,13 +133,22 @@ class PauliSum(Observable):
     Duplicate labels are merged (their coefficients added) and labels are stored upper case in
     first-appearance order; zero coefficients are kept.
 
+    As a pytree only ``n_qubits`` is static; the terms and their grouping are array leaves, so
+    observables with the same numbers of qubits, terms ``T`` and X-mask groups ``G`` share one
+    compiled program, and such observables can be stacked (``jax.tree.map(jnp.stack, ...)``) and
+    vmapped over. Inside a traced function use :meth:`apply`/:meth:`expval` (or the array
+    attributes); the Python views :attr:`coefs`/:attr:`labels`, :meth:`matrix`, spectra and traces
+    need a concrete observable.
+
     Args:
         coefs: real coefficients ``c_t``.
         labels: Pauli labels ``P_t`` such as ``"XZI"``, all of the same length (big-endian, see
             :mod:`qntk.models.pauli`).
 
     Attributes:
-        coefs, labels: the merged terms (static pytree data).
+        coef_array: float64 array ``(T,)`` of the merged coefficients (pytree leaf).
+        term_x_masks, term_z_masks: int32 arrays ``(T,)``, the X and Z masks of the merged terms
+            (pytree leaves; see :class:`qntk.models.pauli.PauliString`).
         x_masks: int32 array ``(G,)`` of the distinct X masks (pytree leaf).
         diags: complex128 array ``(G, d)``, ``diags[g, k] = sum_{t in g} c_t phase_t(k)`` (pytree leaf).
 
@@ -148,12 +160,15 @@ class PauliSum(Observable):
         >>> obs = PauliSum([0.5, 1.0, 0.25], ["XI", "ZZ", "XI"])
         >>> obs
         PauliSum(0.75*XI + 1.0*ZZ; n_qubits=2, n_terms=2)
-        >>> obs.x_masks.shape, obs.diags.shape
-        ((2,), (2, 4))
+        >>> obs.coef_array.shape, obs.x_masks.shape, obs.diags.shape
+        ((2,), (2,), (2, 4))
+        >>> jax.tree.structure(obs) == jax.tree.structure(PauliSum([3.0, -1.0], ["YZ", "IZ"]))
+        True
     """
 
-    coefs: tuple[float, ...]
-    labels: tuple[str, ...]
+    coef_array: Array
+    term_x_masks: Array
+    term_z_masks: Array
     x_masks: Array
     diags: Array
 
@@ -173,24 +188,71 @@ class PauliSum(Observable):
                 " every label needs one letter per qubit."
             )
         coefs, labels = tuple(merged.values()), tuple(merged)
+        paulis = [PauliString.from_label(label) for label in labels]
         x_masks, diags = _group_by_x(coefs, labels)
-        self._set_fields(
-            n_qubits=len(labels[0]),
-            coefs=coefs,
-            labels=labels,
-            x_masks=jnp.asarray(x_masks),
-            diags=jnp.asarray(diags),
-        )
+        leaves = (np.array(coefs, dtype=np.float64), np.array([p.x for p in paulis], dtype=np.int32),
+                  np.array([p.z for p in paulis], dtype=np.int32), x_masks, diags)
+        self._set_leaves(len(labels[0]), tuple(map(_frozen, leaves)))
 
-    def tree_flatten(self) -> tuple[tuple[Array, Array], tuple[tuple[float, ...], tuple[str, ...]]]:
-        return (self.x_masks, self.diags), (self.coefs, self.labels)
+    _LEAVES = ("coef_array", "term_x_masks", "term_z_masks", "x_masks", "diags")
+
+    def _set_leaves(self, n_qubits: int, leaves: Sequence[Any]) -> None:
+        self._set_fields(n_qubits=n_qubits, **dict(zip(self._LEAVES, leaves, strict=True)))
+
+    def tree_flatten(self) -> tuple[tuple[Array, Array, Array, Array, Array], int]:
+        """Leaves ``(coef_array, term_x_masks, term_z_masks, x_masks, diags)``; aux ``n_qubits``."""
+        return tuple(getattr(self, name) for name in self._LEAVES), self.n_qubits
 
     @classmethod
-    def tree_unflatten(cls, aux: tuple[tuple[float, ...], tuple[str, ...]], leaves: Sequence[Any]) -> PauliSum:
+    def tree_unflatten(cls, aux: int, leaves: Sequence[Any]) -> PauliSum:
+        # No checks or conversions: JAX rebuilds pytrees with tracers, batched or placeholder leaves.
         obs = object.__new__(cls)
-        coefs, labels = aux
-        obs._set_fields(n_qubits=len(labels[0]), coefs=coefs, labels=labels, x_masks=leaves[0], diags=leaves[1])
+        obs._set_leaves(aux, leaves)
         return obs
+
+    def _terms(self) -> tuple[tuple[float, ...], tuple[str, ...]]:
+        """The concrete ``(coefs, labels)``, read once from the leaves and cached.
+
+        Raises:
+            TypeError: inside ``jit``/``vmap``/``grad`` (traced leaves), or for a stack of observables.
+        """
+        cached = self.__dict__.get("_terms_cache")
+        if cached is not None:
+            return cached
+        leaves = (self.coef_array, self.term_x_masks, self.term_z_masks)
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+            raise TypeError(
+                "the coefficients and labels of a PauliSum are not available while it is traced (inside"
+                " jax.jit, jax.vmap or jax.grad): use apply/expval there, or the array attributes"
+                " coef_array, term_x_masks and term_z_masks."
+            )
+        c, x, z = (np.asarray(leaf) for leaf in leaves)
+        if c.ndim != 1 or x.shape != c.shape or z.shape != c.shape:
+            raise TypeError(
+                f"this PauliSum holds arrays of shape {c.shape}, a stack of observables rather than one:"
+                " index its leaves (jax.tree.map(lambda a: a[i], obs)) to get a single observable."
+            )
+        terms = (
+            tuple(float(v) for v in c),
+            tuple(PauliString(int(xi), int(zi), self.n_qubits).label for xi, zi in zip(x, z)),
+        )
+        object.__setattr__(self, "_terms_cache", terms)
+        return terms
+
+    @property
+    def coefs(self) -> tuple[float, ...]:
+        """The merged coefficients as Python floats (concrete observables only)."""
+        return self._terms()[0]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The merged Pauli labels, upper case, in first-appearance order (concrete observables only)."""
+        return self._terms()[1]
+
+    @property
+    def n_terms(self) -> int:
+        """Number of merged terms ``T`` (available while traced: it is a shape)."""
+        return int(np.shape(self.coef_array)[-1])
 
     def apply(self, psi: Array) -> Array:
         """``O psi = sum_g diags[g] * psi[k ^ x_g]`` for ``psi`` of shape ``(..., d)``.
@@ -208,7 +270,7 @@ class PauliSum(Observable):
         return lax.scan(add_group, zero, (self.x_masks, self.diags))[0]
 
     def matrix(self) -> np.ndarray:
-        """Dense ``(d, d)`` matrix, built from the static terms."""
+        """Dense ``(d, d)`` matrix, built from the (concrete) terms."""
         x_masks, diags = _group_by_x(self.coefs, self.labels)
         m = np.zeros((self.dim, self.dim), dtype=np.complex128)
         k = np.arange(self.dim)
@@ -231,10 +293,17 @@ class PauliSum(Observable):
         return _pauli_trace_power(self, k)
 
     def __repr__(self) -> str:
-        more = " + ..." if len(self.coefs) > 4 else ""
+        try:
+            coefs, labels = self._terms()
+        except TypeError:  # traced or stacked: describe the shapes only
+            return (
+                f"PauliSum(<{'traced' if isinstance(self.coef_array, jax.core.Tracer) else 'stacked'}"
+                f" coef_array {np.shape(self.coef_array)}>; n_qubits={self.n_qubits}, n_terms={self.n_terms})"
+            )
+        more = " + ..." if len(coefs) > 4 else ""
         return (
-            f"PauliSum({_format_terms(self.coefs[:4], self.labels[:4])}{more};"
-            f" n_qubits={self.n_qubits}, n_terms={len(self.coefs)})"
+            f"PauliSum({_format_terms(coefs[:4], labels[:4])}{more};"
+            f" n_qubits={self.n_qubits}, n_terms={len(coefs)})"
         )
 
     def __str__(self) -> str:
@@ -279,7 +348,7 @@ class DenseObservable(Observable):
                 f"matrix is not Hermitian (||O - O^dagger|| = {asym:.3g} exceeds {HERMITIAN_RTOL:g} ||O||):"
                 " pass its Hermitian part (O + O^dagger)/2, or check the construction of O."
             )
-        self._set_fields(n_qubits=n_qubits, data=jnp.asarray((m + m.conj().T) / 2))
+        self._set_fields(n_qubits=n_qubits, data=_frozen((m + m.conj().T) / 2))
 
     def tree_flatten(self) -> tuple[tuple[Array], int]:
         return (self.data,), self.n_qubits
@@ -571,6 +640,14 @@ def parse_observable(spec: str, n_qubits: int) -> Observable:
 
 # --------------------------------------------------------------------------------------------
 # Internals
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only NumPy leaf: building an observable moves nothing to the device and compiles nothing;
+    JAX takes the arrays when a (jitted) function first uses them."""
+    out = np.array(array)
+    out.flags.writeable = False
+    return out
 
 
 def _n_qubits_of_dim(name: str, d: int) -> int:

@@ -35,7 +35,7 @@ import jax
 import numpy as np
 
 from . import observables as _obs
-from .ansatze import haar_unitaries
+from .ansatze import FREQUENCIES, haar_unitaries
 from ._spec import check_int, check_real, parse_bool, parse_named
 from .circuits import _check_qubits
 
@@ -45,8 +45,6 @@ TFIM_MAX_SPINS = 12
 """Largest chain :func:`tfim_magnetization` diagonalizes densely (parity sector of size ``2**11``)."""
 DEGENERACY_ATOL = 1e-9
 """Relative gap below which a ground state counts as degenerate (see :func:`tfim_ground_state`)."""
-FREQUENCIES = ("low", "high")
-"""Encoding frequencies of :func:`encoded_states`: ``a_q = 1`` or ``a_q = 2**q``."""
 ORTHOGONAL_KINDS = ("haar", "basis")
 """Kinds of :func:`orthogonal_states`."""
 MAGNETIZATIONS = ("x", "z")

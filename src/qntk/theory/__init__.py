@@ -1,3 +1,18 @@
-"""Analytic predictions: exact Haar ensemble averages (:mod:`qntk.theory.haar`)."""
+"""Analytic predictions.
+
+* :func:`predict`, :func:`mean_residual`: the theory of one :class:`~qntk.models.Model`, the object
+  the simulator takes, with the names of the simulator's output;
+* :mod:`qntk.theory.haar`: exact Haar ensemble averages of the QNTK statistics, on the generic
+  Weingarten engine :mod:`qntk.theory.weingarten`;
+* :mod:`qntk.theory.large_d`: the seeds' large-d closed forms of K̄ and Delta K (000 eqs. (9), (12));
+* :mod:`qntk.theory.lazy`: frozen-QNTK dynamics, precision, concentration and angle noise (000, 001);
+* :mod:`qntk.theory.supervised`: the mean QNTK matrix over a data set and its spectrum (000).
+"""
 
 from . import haar as haar
+from . import large_d as large_d
+from . import lazy as lazy
+from . import supervised as supervised
+from . import weingarten as weingarten
+from ._predict import mean_residual as mean_residual
+from ._predict import predict as predict

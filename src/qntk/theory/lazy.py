@@ -120,6 +120,43 @@ def noisy_eps2(eps0, eta, qntk, sigma, t):
     return a2t * (np.asarray(eps0) ** 2 - plateau) + plateau
 
 
+def noisy_eps_variance(eps0, eta, qntk, sigma, t):
+    """Variance of eps(t) over an ensemble of noisy runs at finite ``t`` (001 eqs. (63)-(64)).
+
+    Member ``i`` (its own ``eps_i(0)`` and frozen ``K_i``) follows the linear recursion of 001 eq. (62),
+    ``eps(t + 1) = (1 - eta K_i) eps(t) + N(0, sigma^2 K_i)``, so that ``eps_i(t)`` is the decaying part
+    ``(1 - eta K_i)^t eps_i(0)`` plus Gaussian noise of variance ``P_i (1 - (1 - eta K_i)^(2t))``
+    (eq. (64)), ``P_i`` the plateau of eq. (31). Over the members:
+
+    .. math::  \\mathrm{Var}\\,\\varepsilon(t) = \\mathrm{Var}_i\\big[(1 - \\eta K_i)^t \\varepsilon_i(0)\\big]
+               + \\mathrm{mean}_i\\big[P_i \\big(1 - (1 - \\eta K_i)^{2t}\\big)\\big] ,
+
+    with the unbiased (``ddof = 1``) variance over the members, so that it is exactly the expected sample
+    variance of the simulated ``eps_i(t)`` given the members. As ``t -> oo`` it tends to ``mean_i P_i``
+    (eq. (31)), which alone misses the decaying part while ``eta K t`` is small (001 App. E).
+
+    Args:
+        eps0: ``eps_i(0)``, shape ``(..., N)`` with ``N >= 2`` members on the last axis.
+        eta: learning rate.
+        qntk: ``K_i``, the same shape (or broadcastable).
+        sigma: standard deviation of the angle noise per parameter and step (001 eq. (28)).
+        t: step.
+
+    Returns:
+        ``Var eps(t)``, shape ``(...)``.
+
+    Example:
+        >>> eps0, k = np.array([1.0, 1.2, 0.8]), np.array([30.0, 35.0, 40.0])
+        >>> bool(np.isclose(noisy_eps_variance(eps0, 0.01, k, 0.005, 0), np.var(eps0, ddof=1)))
+        True
+        >>> round(float(noisy_eps_variance(eps0, 0.01, k, 0.005, 10_000)), 8)  # mean_i P_i, eq. (31)
+        0.00151608
+    """
+    a = 1.0 - eta * np.asarray(qntk)
+    decaying = np.var(a**t * np.asarray(eps0), ddof=1, axis=-1)
+    return decaying + np.mean(noise_plateau_eps2(eta, qntk, sigma) * (1 - a ** (2 * t)), axis=-1)
+
+
 def noise_time(eps0, eta, qntk, sigma):
     """``T_noise``, when the noise part of eps equals the decaying part (001 eqs. (67)-(68)), and
     ``eps(T_noise) = 2 sigma |eps(0)| / sqrt(eps(0)^2 (2 eta - eta^2 K) + sigma^2)``.

@@ -2,7 +2,7 @@
 
 Model (000 eq. (20), as in 000 Fig. 1): ``U = prod_l W_l exp(+i theta_l P_l)`` (``s = -1``), ``P_l``
 uniform over the Pauli group minus the identity, ``W_l`` Haar, 000's observable
-``O = sum_{j=1}^{10} c_j P_j`` (``OBSERVABLE_SEED`` as in Fig. 1), angles uniform in ``[0, 2 pi)``. The
+``O = sum_{j=1}^{10} c_j P_j`` (``observable_seed`` as in Fig. 1), angles uniform in ``[0, 2 pi)``. The
 inputs are ``|A|`` mutually orthogonal Haar-random states (``sigma_ab = delta_ab``, 000 eq. (19)). For
 each ``|A|`` in 2..10, each of 50 instances draws its own circuit, angles and input set; its kernel
 matrix ``K_ab`` (000 eq. (17), :func:`qntk.kernels.qntk_matrix_fn`) gives one lowest eigenvalue.
@@ -27,6 +27,7 @@ averages over circuits too.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 
@@ -34,18 +35,50 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import kernels
-from ..models import circuits, pauli, states
-from ..theory import supervised
-from . import _seed001, kernel_stats
-from .reproduce import Z, Result, row
+from .... import kernels
+from ....models import circuits, pauli, states
+from ....models.ansatze import circuit_seeds
+from ....theory import supervised
+from ... import kernel_stats
+from ..._table import Z, Result, row, settings
+from .._checks import integer, integers, validate
+from ..seed001 import _setup
 
 NAME = "000-fig3"
 TITLE = "000 Fig. 3: lowest QNTK eigenvalue vs training set size |A|, n = 4, L = 64, 50 instances"
-OBSERVABLE_SEED = 0
-PAPER = dict(qubits=4, layers=64, n_data=list(range(2, 11)), instances=50)
-QUICK = dict(qubits=2, layers=4, n_data=[2, 3], instances=4)
-N_BOOT = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of 000 Fig. 3; the defaults are the seed's size.
+
+    Attributes:
+        n_qubits: number of qubits ``n``.
+        n_layers: depth ``L``.
+        n_data: the training set sizes ``|A|`` (one point of the figure each), each below ``d = 2^n``.
+        instances: instances per ``|A|``, each a new circuit, angles and input set.
+        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
+        n_boot: instance-bootstrap resamples for the standard errors.
+        seed: master seed (size ``|A|`` uses ``seed + |A|`` for its circuits, inputs and angles).
+    """
+
+    n_qubits: int = 4
+    n_layers: int = 64
+    n_data: tuple[int, ...] = tuple(range(2, 11))
+    instances: int = 50
+    observable_seed: int = 0
+    n_boot: int = 200
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, n_qubits=integer(1), n_layers=integer(1), n_data=integers(1), instances=integer(2),
+                 observable_seed=integer(0), n_boot=integer(2), seed=integer(0))
+        if max(self.n_data) >= 2**self.n_qubits:
+            raise ValueError(f"n_data must stay below d = 2^n_qubits = {2**self.n_qubits} (eq. (21) vanishes at |A| = d), "
+                             f"got {max(self.n_data)}.")
+
+
+QUICK = Config(n_qubits=2, n_layers=4, n_data=(2, 3), instances=4)
 
 
 @jax.jit
@@ -54,25 +87,24 @@ def _kernel_matrices(circuit, observable, thetas, inputs):
     return jax.vmap(lambda c, t, x: kernels.qntk_matrix_fn(c, observable)(t, states=x))(circuit, thetas, inputs)
 
 
-def _bootstrap_sems(k: np.ndarray, lowest: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+def _bootstrap_sems(k: np.ndarray, lowest: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[float, float]:
     """Standard errors of ``lambda_min(mean K)`` and of the Jensen gap ``lambda_min(mean K) - mean lambda_min(K)``,
     resampling whole instances (``k`` has shape ``(N, m, m)``, ``lowest`` shape ``(N,)``)."""
-    idx = rng.integers(0, k.shape[0], size=(N_BOOT, k.shape[0]))
+    idx = rng.integers(0, k.shape[0], size=(n_boot, k.shape[0]))
     low = np.array([np.linalg.eigvalsh(k[i].mean(axis=0))[0] for i in idx])
     return float(np.std(low, ddof=1)), float(np.std(low - lowest[idx].mean(axis=1), ddof=1))
 
 
-def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
+def run(config: Config, progress: bool = True) -> Result:
     """Per ``|A|``, the lowest eigenvalue of each instance's kernel matrix and of their mean, against 000 eq. (21)."""
     import xarray as xr
     from rich.progress import Progress
 
-    size = QUICK if quick else PAPER
-    n, layers, n_inst, sizes = size["qubits"], size["layers"], size["instances"], size["n_data"]
+    n, layers, n_inst, sizes, seed = config.n_qubits, config.n_layers, config.instances, config.n_data, config.seed
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
-    model = _seed001.model(n, layers, OBSERVABLE_SEED)
-    ansatz, observable = model.ansatz_obj(), model.observable_obj()
+    model = _setup.model(n, layers, config.observable_seed)
+    ansatz, observable = model.ansatz_spec, model.operator
     o = observable.matrix()
     d = o.shape[0]
     scale = float(model.scale)
@@ -85,7 +117,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("000 Fig. 3 kernel matrices", total=len(sizes))
         for s, m in enumerate(sizes):
-            seeds = kernel_stats.circuit_seeds(seed + m, 2 * n_inst)  # circuits, then input sets
+            seeds = circuit_seeds(seed + m, 2 * n_inst)  # circuits, then input sets
             circuit = circuits.stack([ansatz.circuit(seed=cs) for cs in seeds[:n_inst]])
             # m_max states per instance, so that one shape compiles: the kernel of the first m is the m x m block
             inputs = np.stack([states.orthogonal_states(n, m_max, seed=xs) for xs in seeds[n_inst:]])
@@ -95,7 +127,7 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
             lowest = np.linalg.eigvalsh(k)[:, 0]
             mean, _, sem = kernel_stats.mean_std_sem(lowest[:, None])
             low_of_mean = float(np.linalg.eigvalsh(k.mean(axis=0))[0])
-            low_sem, gap_sem = _bootstrap_sems(k, lowest, rng)
+            low_sem, gap_sem = _bootstrap_sems(k, lowest, rng, config.n_boot)
             gap = low_of_mean - mean
             eq21 = supervised.lowest_eigenvalue_orthogonal(m, o, layers, scale)
             # the same for every orthonormal input set (module docstring), so computed on one
@@ -118,11 +150,11 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
                       coords={"n_data": np.asarray(sizes), "instance": np.arange(n_inst)})
     data["lowest"] = (("n_data", "instance"), np.asarray(lowest_all))
     data["K"] = (("n_data", "instance", "a", "b"), k_all)
-    model_note = _seed001.note(model, f"{n_inst} instances per |A|, each with its own circuit, angles and orthonormal "
-                                      "Haar-random inputs")
-    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, model_note=model_note, model=model.to_dict(),
-                  time_s=time.perf_counter() - start, **size)
-    return Result(NAME, data, rows, config)
+    model_note = _setup.note(model, f"{n_inst} instances per |A|, each with its own circuit, angles and orthonormal "
+                                    "Haar-random inputs")
+    record = dict(title=TITLE, figure=NAME, **settings(config), model_note=model_note, model=model.to_dict(),
+                  time_s=time.perf_counter() - start)
+    return Result(NAME, data, rows, record)
 
 
 def plot(result: Result):
@@ -142,8 +174,8 @@ def plot(result: Result):
                 ms=4, capsize=2, label=f"lambda_min(mean K) +- {Z:g} sem")
     ax.plot(m, d.eq21, color="tab:orange", label="000 eq. (21)")
     ax.plot(m, d.exact, "k--", lw=1, label="exact E[K] (first layer on inputs)")
-    cfg = result.config
+    cfg = result.config["config"]
     ax.set(xlabel="|A|", ylabel="lowest kernel eigenvalue",
-           title=f"{NAME}: n={cfg['qubits']}, L={cfg['layers']}, {cfg['instances']} instances")
+           title=f"{NAME}: n={cfg['n_qubits']}, L={cfg['n_layers']}, {cfg['instances']} instances")
     ax.legend(fontsize=8)
     return fig

@@ -1,6 +1,6 @@
 """000 Fig. 2: residual error eps(t) of gradient descent, 2 qubits, L = 64, eta = 1e-4, 1000 steps, 50 runs.
 
-Model (000 eq. (20)), as in :mod:`qntk.experiments.fig_000_1`: the random Pauli ansatz over the full
+Model (000 eq. (20)), as in :mod:`qntk.experiments.figures.seed000.fig1`: the random Pauli ansatz over the full
 Pauli group with Haar ``W_l`` and ``exp(+i theta_l P_l)`` (``s = -1``), 000's 10-term random Pauli
 mixture ``O``, the quadratic loss of 000 eq. (2) with target ``O_0 = -1`` (inside the spectrum, so
 ``eps(0) ≈ 1``). Each of the 50 runs draws its own circuit and its own initial angles (uniform in
@@ -23,21 +23,50 @@ changes ``E[g_1^2]`` by the factor ``(4^n - 2^n) / (4^n - 1) * (d + 1) / d = 1``
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 
 import numpy as np
 
-from .. import train
-from ..theory import lazy
-from . import _seed001
-from .predict import residual_theory
-from .reproduce import Z, Result, paired_row, row, std_row
+from .... import train
+from ....theory import lazy
+from ..._table import Z, Result, paired_row, row, settings, std_row
+from .._checks import integer, positive, validate
+from ..seed001 import _setup
 
 NAME = "000-fig2"
 TITLE = "000 Fig. 2: eps(t), n = 2, L = 64, eta = 1e-4, 1000 steps, 50 initializations"
-OBSERVABLE_SEED = 0
-PAPER = dict(qubits=2, layers=64, eta=1e-4, steps=1000, runs=50)
-QUICK = dict(qubits=2, layers=8, eta=5e-3, steps=40, runs=8)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of 000 Fig. 2; the defaults are the seed's size.
+
+    Attributes:
+        n_qubits: number of qubits ``n``.
+        n_layers: depth ``L``.
+        eta: learning rate.
+        steps: gradient-descent steps.
+        circuits: independent runs, each with its own circuit and initial angles.
+        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
+        seed: master seed of the circuits and angles.
+    """
+
+    n_qubits: int = 2
+    n_layers: int = 64
+    eta: float = 1e-4
+    steps: int = 1000
+    circuits: int = 50
+    observable_seed: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, n_qubits=integer(1), n_layers=integer(1), eta=positive, steps=integer(1), circuits=integer(2),
+                 observable_seed=integer(0), seed=integer(0))
+
+
+QUICK = Config(n_layers=8, eta=5e-3, steps=40, circuits=8)
 
 
 def _sem(x: np.ndarray) -> np.ndarray:
@@ -54,23 +83,27 @@ def _explain(r: dict, why: str) -> dict:
     return r
 
 
-def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
-    """Trains ``runs`` independent circuits from their own initial angles; compares eps(t) with theory."""
+def run(config: Config, progress: bool = True) -> Result:
+    """Trains ``circuits`` independent runs from their own initial angles; compares eps(t) with theory.
+
+    The simulator puts 000 eq. (10) (``eps_eq10``) and its average over the Haar law of ``(eps(0), K)``
+    (``eps_theory``) beside the simulation, from the model alone (:func:`qntk.theory.mean_residual`).
+    """
     import xarray as xr
 
-    size = QUICK if quick else PAPER
-    eta, steps, layers = size["eta"], size["steps"], size["layers"]
-    model = _seed001.model(size["qubits"], layers, OBSERVABLE_SEED)
+    eta, steps = config.eta, config.steps
+    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
-    cfg = train.TrainConfig(model, eta=eta, steps=steps, samples=1, circuits=size["runs"], seed=seed, snapshot_every=steps)
+    cfg = train.TrainConfig(model, eta=eta, steps=steps, samples=1, circuits=config.circuits, seed=config.seed,
+                            snapshot_every=steps)
     ds = train.run(cfg, progress=progress)
     eps, k = ds.eps.values[:, :, 0, 0], ds.K.values[:, :, 0, 0, 0]  # (step, run)
 
     t = np.arange(steps + 1)
-    theory = residual_theory(model, eta, t)
+    theory = json.loads(ds.attrs["theory"])
     k_mean, k_var, cov, eps_mean = theory["K_mean"], theory["K_std"] ** 2, theory["cov_eps_K"], theory["eps_mean"]
-    dim = 2 ** model.qubits
-    eq10, ensemble = np.asarray(theory["eps_eq10"]), np.asarray(theory["eps_ensemble"])
+    dim = 2 ** model.n_qubits
+    eq10, ensemble = ds.eps_eq10.values, ds.eps_theory.values
     frozen_i = lazy.frozen_residual(eps[0], eta, k[0], t[:, None])  # (step, run)
     drift = float(np.median(np.abs(k[-1] / k[0] - 1.0)))
 
@@ -107,28 +140,28 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         },
         coords={"step": t},
     )
-    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, **size, model=model.to_dict(),
-                  model_note=_seed001.note(model, f"{size['runs']} runs, each with its own circuit and initial angles"),
+    record = dict(title=TITLE, figure=NAME, **settings(config), model=model.to_dict(),
+                  model_note=_setup.note(model, f"{config.circuits} runs, each with its own circuit and initial angles"),
                   K_mean_theory=k_mean, K_std_theory=float(np.sqrt(k_var)),
                   cov_eps_K_theory=cov, K_drift_median=drift, time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, config)
+    return Result(NAME, data, rows, record)
 
 
 def plot(result: Result):
     """eps(t) of every run (thin), their mean +- Z sem, 000 eq. (10) and its ensemble average."""
     from matplotlib.figure import Figure
 
-    d, c = result.data, result.config
+    d, c = result.data, result.config["config"]
     step = d.step.values
     fig = Figure(figsize=(6.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(step, d.eps.values, color="tab:blue", lw=0.5, alpha=0.25)
     mean, sem = d.eps_mean.values, d.eps_sem.values
     ax.fill_between(step, mean - Z * sem, mean + Z * sem, color="black", alpha=0.15, lw=0)
-    ax.plot(step, mean, color="black", lw=2, label=f"simulation: mean of {c['runs']} runs +- {Z:g} sem")
+    ax.plot(step, mean, color="black", lw=2, label=f"simulation: mean of {c['circuits']} runs +- {Z:g} sem")
     ax.plot(step, d.theory_eq10, "--", color="tab:orange", lw=1.5, label="000 eq. (10), exact Haar K̄")
     ax.plot(step, d.theory_ensemble, color="tab:red", lw=1.5, label="eq. (10) over the Haar law of (eps(0), K)")
     ax.axhline(0.0, color="gray", lw=0.5)
-    ax.set(xlabel="step t", ylabel="eps(t)", title=f"{NAME}: n={c['qubits']}, L={c['layers']}, eta={c['eta']:g}")
+    ax.set(xlabel="step t", ylabel="eps(t)", title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}")
     ax.legend(fontsize=8)
     return fig

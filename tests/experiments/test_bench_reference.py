@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from functools import reduce
 
 import numpy as np
 import pytest
-from scipy.linalg import expm
+from dense_reference import dense_expval, pauli_matrix, pauli_sum_matrix, random_unitary
 
 import qntk  # noqa: F401  (turns on float64 in JAX)
-from qntk._bench_reference import tensorcircuit_rpa_step
+from qntk.experiments._bench_reference import tensorcircuit_rpa_step
 
 # Checked without importing: importing TensorCircuit switches JAX to float32 until its dtype is set,
 # which would leak into the collection of other test modules.
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("tensorcircuit") is None, reason="TensorCircuit-ng is not installed"
 )
-
-_P1 = {
-    "I": np.eye(2, dtype=complex),
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
-    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
-}
-
-
-def _dense(label: str) -> np.ndarray:
-    return reduce(np.kron, [_P1[c] for c in label])
-
-
-def _haar(d: int, rng: np.random.Generator) -> np.ndarray:
-    z = (rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))) / np.sqrt(2.0)
-    q, r = np.linalg.qr(z)
-    diag = np.diag(r)
-    return q * (diag / np.abs(diag))
-
 
 def _xxz(n: int, J: float = 2.0) -> list[tuple[float, str]]:
     terms = []
@@ -52,13 +32,10 @@ def _xxz(n: int, J: float = 2.0) -> list[tuple[float, str]]:
 
 
 def _energy(theta, paulis, unitaries, obs, scale):
-    d = unitaries.shape[1]
-    psi = np.zeros(d, dtype=complex)
-    psi[0] = 1.0
-    for l, p in enumerate(paulis):
-        psi = unitaries[l] @ (expm(-1j * scale * theta[l] * _dense(p)) @ psi)
-    o = sum(c * _dense(lab) for c, lab in obs)
-    return float(np.real(np.vdot(psi, o @ psi)))
+    psi0 = np.eye(unitaries.shape[1], dtype=complex)[0]
+    coefs, labels = zip(*obs)
+    o = pauli_sum_matrix(coefs, labels)
+    return dense_expval([pauli_matrix(p) for p in paulis], unitaries, theta, scale, o, psi0)
 
 
 def _fd_grad(theta, *args, h=1e-6):
@@ -73,7 +50,7 @@ def _fd_grad(theta, *args, h=1e-6):
 def _problem(n, n_layers, seed):
     rng = np.random.default_rng(seed)
     paulis = ["".join(rng.choice(list("XYZ"), size=n)) for _ in range(n_layers)]
-    unitaries = np.stack([_haar(2**n, rng) for _ in range(n_layers)])
+    unitaries = np.stack([random_unitary(rng, 2**n) for _ in range(n_layers)])
     return rng, paulis, unitaries, _xxz(n)
 
 
@@ -100,7 +77,7 @@ def test_qubit_order_is_big_endian():
     # W = kron(X, I) must act as X on qubit 0, the qubit that label character 0 and
     # expectation_ps(z=[0]) refer to: |00> -> |10>, so <Z_0> = -1 and <Z_1> = +1 (reversed
     # ordering would give +1 - 10 = -9 instead of -1 + 10 = 9). theta = 0 makes the rotation trivial.
-    w = np.kron(_P1["X"], _P1["I"])
+    w = pauli_matrix("XI")
     step = tensorcircuit_rpa_step(["ZY"], w[None], [(1.0, "ZI"), (10.0, "IZ")])
     values, grads = step(np.zeros((1, 1)))
     np.testing.assert_allclose(np.asarray(values), [9.0], rtol=0, atol=1e-12)

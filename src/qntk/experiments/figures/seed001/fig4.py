@@ -10,9 +10,10 @@ last step over the ensemble, the theory the square root of the plateau, 001 eq. 
 still carries part of ``(1 - eta K)^t eps(0)`` and its noise part has not reached the plateau. The
 finite-time form of 001 eqs. (63)-(64) over the ensemble,
 ``Var eps(t) = Var_i[(1 - eta K_i)^t eps_i(0)] + mean_i[P_i (1 - (1 - eta K_i)^(2t))]`` with each
-sample's run-averaged K, is recorded and plotted beside it and quoted in the notes.
+sample's run-averaged K (:func:`qntk.theory.lazy.noisy_eps_variance`), is recorded and plotted beside
+it and quoted in the notes.
 
-Model: see :mod:`qntk.experiments._seed001` (observable seed 9, n = 4, L = 64: K(0) ≈ 35,
+Model: see :mod:`qntk.experiments.figures.seed001._setup` (observable seed 9, n = 4, L = 64: K(0) ≈ 35,
 eps(0) ≈ 1). 001 does not give n for this figure; qntk uses the 4 qubits of Fig. 3.
 
 Paper size: 1000 initializations per eta (001 does not say how many; 2.3% standard error on each
@@ -22,48 +23,77 @@ standard deviation) and six learning rates from 5e-4 to 2e-2 (``eta K < 2`` for 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
-from ..theory import lazy
-from . import _seed001
-from .reproduce import Z, Result, std_row
+from ....theory import lazy
+from ..._table import Z, Result, settings, std_row
+from .._checks import integer, positive, sequence_of, validate
+from . import _setup
 
 NAME = "001-fig4"
 TITLE = "001 Fig. 4: std of the final eps vs learning rate eta, sigma = 0.005, K ≈ 35, eps(0) ≈ 1, t = 100"
-SIGMA, OBSERVABLE_SEED = 0.005, 9
-PAPER = dict(qubits=4, layers=64, steps=100, samples=1000, etas=[5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2])
-QUICK = dict(qubits=2, layers=8, steps=20, samples=8, etas=[2e-2])
 
 
-def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
-    """One noisy ensemble per eta; compares the final std of eps with sqrt of 001 eq. (31)."""
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of 001 Fig. 4; the defaults are the seed's size (``n_qubits`` is qntk's choice, 001 gives none).
+
+    Attributes:
+        n_qubits: number of qubits ``n``.
+        n_layers: depth ``L``.
+        sigma: standard deviation of the angle noise per parameter and step (001 eq. (28)).
+        etas: the learning rates ``eta`` (one point of the figure each; ``eta K < 2`` for convergence).
+        steps: gradient-descent steps.
+        samples: initial angle vectors of the one circuit per eta.
+        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
+        seed: master seed of the circuit, angles and noise (the same for every eta).
+    """
+
+    n_qubits: int = 4
+    n_layers: int = 64
+    sigma: float = 0.005
+    etas: tuple[float, ...] = (5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2)
+    steps: int = 100
+    samples: int = 1000
+    observable_seed: int = 9
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, n_qubits=integer(1), n_layers=integer(1), sigma=positive, etas=sequence_of(positive),
+                 steps=integer(1), samples=integer(2), observable_seed=integer(0), seed=integer(0))
+
+
+QUICK = Config(n_qubits=2, n_layers=8, etas=(2e-2,), steps=20, samples=8)
+
+
+def run(config: Config, progress: bool = True) -> Result:
+    """One noisy ensemble per eta; compares the final std of eps with sqrt of 001 eq. (31), and records
+    the finite-time ensemble variance of 001 eqs. (63)-(64) (:func:`qntk.theory.lazy.noisy_eps_variance`)."""
     import xarray as xr
 
-    size = QUICK if quick else PAPER
-    steps = size["steps"]
-    model = _seed001.model(size["qubits"], size["layers"], OBSERVABLE_SEED)
+    steps, sigma = config.steps, config.sigma
+    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
     rows, cols = [], {k: [] for k in ("eps_final", "K_final", "eps_initial", "K_initial", "K_run_mean")}
     finite_t, t_noise = [], []
-    for eta in size["etas"]:
-        eps, k = _seed001.run(model, eta, SIGMA, steps, size["samples"], seed, progress)
+    for eta in config.etas:
+        eps, k = _setup.run(model, eta, sigma, steps, config.samples, config.seed, progress)
         k_run = k[:-1].mean(axis=0)
         for name, v in zip(cols, (eps[-1], k[-1], eps[0], k[0], k_run)):
             cols[name].append(v)
-        a = 1.0 - eta * k_run
-        var_t = np.var(a**steps * eps[0], ddof=1) + np.mean(lazy.noise_plateau_eps2(eta, k_run, SIGMA) * (1 - a ** (2 * steps)))
-        finite_t.append(np.sqrt(var_t))
-        t_noise.append(float(np.median(lazy.noise_time(eps[0], eta, k[0], SIGMA)[0])))
-        r = std_row(f"std eps(t = {steps}), eta = {eta:g}, sqrt eq. (31)", lazy.noise_plateau_eps2(eta, k[-1], SIGMA),
+        finite_t.append(np.sqrt(lazy.noisy_eps_variance(eps[0], eta, k_run, sigma, steps)))
+        t_noise.append(float(np.median(lazy.noise_time(eps[0], eta, k[0], sigma)[0])))
+        r = std_row(f"std eps(t = {steps}), eta = {eta:g}, sqrt eq. (31)", lazy.noise_plateau_eps2(eta, k[-1], sigma),
                     eps[-1], f"K from the last step (mean {k[-1].mean():.3g}); median T_noise = {t_noise[-1]:.3g} steps; "
                     f"finite-t eqs. (63)-(64): {finite_t[-1]:.4g}")
         if not r["within_ci"] and abs(finite_t[-1] - r["simulation"]) < abs(r["theory"] - r["simulation"]):
             r["note"] += (f"; outside the CI because t = {steps} is too short for the plateau (eta K t = "
                           f"{eta * k_run.mean() * steps:.2g}): 001 App. E says the same, the finite-t form is closer")
         rows.append(r)
-    etas = np.asarray(size["etas"])
+    etas = np.asarray(config.etas)
     data = xr.Dataset(
         {
             **{name: (("eta", "sample"), np.stack(v)) for name, v in cols.items()},
@@ -75,11 +105,11 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         },
         coords={"eta": etas},
     )
-    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, sigma=SIGMA, **size, model=model.to_dict(),
-                  model_note=_seed001.note(model), K0_mean=float(np.mean(cols["K_initial"])),
+    record = dict(title=TITLE, figure=NAME, **settings(config), model=model.to_dict(),
+                  model_note=_setup.note(model), K0_mean=float(np.mean(cols["K_initial"])),
                   K_final_mean=float(np.mean(cols["K_final"])), eps0_mean=float(np.mean(cols["eps_initial"])),
                   time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, config)
+    return Result(NAME, data, rows, record)
 
 
 def plot(result: Result):
@@ -96,9 +126,9 @@ def plot(result: Result):
                 label=f"simulation, std +- {Z:g} sem")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    c = result.config
+    c = result.config["config"]
     ax.set(xlabel="learning rate eta", ylabel="sigma_eps = std eps(T)",
-           title=f"{NAME}: n={c['qubits']}, L={c['layers']}, sigma={c['sigma']:g}, T={c['steps']}, {c['samples']} samples")
+           title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, sigma={c['sigma']:g}, T={c['steps']}, {c['samples']} samples")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
     return fig

@@ -11,7 +11,7 @@ Which K: at n = 2 the QNTK is not frozen (d = 4 is far from the wide limit; the 
 ``[0, t)`` and the plateau each sample's K averaged over the second half of the run (001 App. E
 takes "the K value ... from the value of the last step" for the same reason).
 
-Model: see :mod:`qntk.experiments._seed001` (000's random Pauli ansatz and 10-term random Pauli
+Model: see :mod:`qntk.experiments.figures.seed001._setup` (000's random Pauli ansatz and 10-term random Pauli
 mixture, observable seed 2, ``O_0 = -1``, in place of 001's randomized hardware-efficient ansatz).
 
 Paper size: 1000 initializations (001 does not say how many; 1000 gives a 1% standard error on the
@@ -20,19 +20,50 @@ plateau) of 500 steps (about 10 ``T_noise``, 001 eq. (68)); about 35 s on 2 core
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
-from ..theory import lazy
-from . import _seed001
-from .reproduce import Result, paired_row
+from ....theory import lazy
+from ..._table import Result, paired_row, settings
+from .._checks import integer, positive, validate
+from . import _setup
 
 NAME = "001-fig2"
 TITLE = "001 Fig. 2: noisy vs noiseless eps(t), n = 2, L = 64, eta = 1e-3, sigma = 1e-3"
-ETA, SIGMA, OBSERVABLE_SEED = 1e-3, 1e-3, 2
-PAPER = dict(qubits=2, layers=64, steps=500, samples=1000)
-QUICK = dict(qubits=2, layers=8, steps=30, samples=12)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of 001 Fig. 2; the defaults are the seed's size.
+
+    Attributes:
+        n_qubits: number of qubits ``n``.
+        n_layers: depth ``L``.
+        eta: learning rate.
+        sigma: standard deviation of the angle noise per parameter and step (001 eq. (28)).
+        steps: gradient-descent steps.
+        samples: initial angle vectors of the one circuit (the same for the noisy and noiseless runs).
+        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
+        seed: master seed of the circuit, angles and noise.
+    """
+
+    n_qubits: int = 2
+    n_layers: int = 64
+    eta: float = 1e-3
+    sigma: float = 1e-3
+    steps: int = 500
+    samples: int = 1000
+    observable_seed: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, n_qubits=integer(1), n_layers=integer(1), eta=positive, sigma=positive, steps=integer(1),
+                 samples=integer(2), observable_seed=integer(0), seed=integer(0))
+
+
+QUICK = Config(n_layers=8, steps=30, samples=12)
 
 
 def _running_mean(k: np.ndarray) -> np.ndarray:
@@ -44,27 +75,26 @@ def _running_mean(k: np.ndarray) -> np.ndarray:
     return out
 
 
-def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
+def run(config: Config, progress: bool = True) -> Result:
     """Trains the noisy and the noiseless ensembles and compares them with 001 eqs. (19), (30), (31)."""
     import xarray as xr
 
-    size = QUICK if quick else PAPER
-    steps = size["steps"]
-    model = _seed001.model(size["qubits"], size["layers"], OBSERVABLE_SEED)
+    steps, eta, sigma = config.steps, config.eta, config.sigma
+    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
-    eps_n, k_n = _seed001.run(model, ETA, SIGMA, steps, size["samples"], seed, progress)
-    eps_0, k_0 = _seed001.run(model, ETA, 0.0, steps, size["samples"], seed, progress)
+    eps_n, k_n = _setup.run(model, eta, sigma, steps, config.samples, config.seed, progress)
+    eps_0, k_0 = _setup.run(model, eta, 0.0, steps, config.samples, config.seed, progress)
     t = np.arange(steps + 1)[:, None]
-    th_n = lazy.noisy_eps2(eps_n[0], ETA, _running_mean(k_n), SIGMA, t)
-    th_0 = lazy.frozen_residual(eps_0[0], ETA, _running_mean(k_0), t) ** 2
+    th_n = lazy.noisy_eps2(eps_n[0], eta, _running_mean(k_n), sigma, t)
+    th_0 = lazy.frozen_residual(eps_0[0], eta, _running_mean(k_0), t) ** 2
     late = slice(steps // 2, None)
-    plateau_i = lazy.noise_plateau_eps2(ETA, k_n[late].mean(axis=0), SIGMA)
-    t_noise = float(np.median(lazy.noise_time(eps_n[0], ETA, k_n[0], SIGMA)[0]))
-    decay = 1.0 / (ETA * k_n[0].mean())
+    plateau_i = lazy.noise_plateau_eps2(eta, k_n[late].mean(axis=0), sigma)
+    t_noise = float(np.median(lazy.noise_time(eps_n[0], eta, k_n[0], sigma)[0]))
+    decay = 1.0 / (eta * k_n[0].mean())
     k_change = float(np.median(np.abs(k_0[-1] / k_0[0] - 1.0)))
     frozen = k_change < 0.05
     k_note = (f"K frozen (median |K(T)/K(0) - 1| = {k_change:.2g}), per-sample K averaged over [0, t)" if frozen else
-              f"K not frozen at n = 2 (median |K(T)/K(0) - 1| = {k_change:.2g}): per-sample K averaged over [0, t)")
+              f"K not frozen at n = {config.n_qubits} (median |K(T)/K(0) - 1| = {k_change:.2g}): per-sample K averaged over [0, t)")
     second_order = "; the second-order dQNTK term eta^2 eps^2 mu / 2 (000 eq. (13)) is not in eq. (19)/(30)"
 
     rows = [paired_row(f"late mean eps^2 (t >= {steps // 2}), eq. (31)", plateau_i, (eps_n[late] ** 2).mean(axis=0),
@@ -92,12 +122,12 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         },
         coords={"step": np.arange(steps + 1)},
     )
-    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, eta=ETA, sigma=SIGMA, **size,
-                  model=model.to_dict(), model_note=_seed001.note(model), K0_mean=float(k_n[0].mean()),
+    record = dict(title=TITLE, figure=NAME, **settings(config),
+                  model=model.to_dict(), model_note=_setup.note(model), K0_mean=float(k_n[0].mean()),
                   K_late_mean=float(k_n[late].mean()), eps0_mean=float(eps_n[0].mean()),
                   eps0_rms=float(np.sqrt((eps_n[0] ** 2).mean())), t_noise_median=t_noise,
                   K_change_median=k_change, K_frozen=frozen, time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, config)
+    return Result(NAME, data, rows, record)
 
 
 def plot(result: Result):
@@ -118,8 +148,8 @@ def plot(result: Result):
     ax.axhline(float(d.theory_plateau_rms_eps), color="gray", lw=0.8, label="plateau, eq. (31)")
     if float(d.t_noise) <= step[-1]:
         ax.axvline(float(d.t_noise), color="gray", ls="-.", lw=0.8, label="T_noise, eq. (68)")
-    c = result.config
-    ax.set(xlabel="step t", ylabel="|eps(t)|", title=f"{NAME}: n={c['qubits']}, L={c['layers']}, "
+    c = result.config["config"]
+    ax.set(xlabel="step t", ylabel="|eps(t)|", title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, "
            f"eta={c['eta']:g}, sigma={c['sigma']:g}, {c['samples']} samples")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)

@@ -11,7 +11,7 @@ steps: ``T_noise`` of 001 eq. (68) is 3-15 steps). 001 keeps only runs with smal
 ("we choose those experiments which fulfill our theoretical restrictions for small K"); qntk keeps
 every run.
 
-Model: see :mod:`qntk.experiments._seed001` (000's random Pauli ansatz and 10-term random Pauli
+Model: see :mod:`qntk.experiments.figures.seed001._setup` (000's random Pauli ansatz and 10-term random Pauli
 mixture, observable seed 9: K(0) ≈ 35, eps(0) ≈ 1, as 001 Fig. 4 reports for the same setup).
 
 Paper size: 1000 initializations per sigma (001 uses 10; 1000 gives a 2.4% standard error on each
@@ -22,38 +22,69 @@ so the rows are correlated: where eq. (28) is linear they share their sampling e
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
-from ..theory import lazy
-from . import _seed001
-from .reproduce import Z, Result, paired_row
+from ....theory import lazy
+from ..._table import Z, Result, paired_row, settings
+from .._checks import integer, positive, sequence_of, validate
+from . import _setup
 
 NAME = "001-fig3"
 TITLE = "001 Fig. 3: final mean |eps| vs angle noise sigma, n = 4, L = 64, 100 steps"
-ETA, OBSERVABLE_SEED = 0.01, 9
-PAPER = dict(qubits=4, layers=64, steps=100, samples=1000, sigmas=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2])
-QUICK = dict(qubits=2, layers=8, steps=20, samples=8, sigmas=[1e-2])
 
 
-def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of 001 Fig. 3; the defaults are the seed's size (``eta`` is qntk's choice, 001 gives none).
+
+    Attributes:
+        n_qubits: number of qubits ``n``.
+        n_layers: depth ``L``.
+        eta: learning rate.
+        sigmas: the angle-noise strengths ``sigma`` (one point of the figure each).
+        steps: gradient-descent steps.
+        samples: initial angle vectors of the one circuit per sigma.
+        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
+        seed: master seed of the circuit, angles and noise (the same for every sigma).
+    """
+
+    n_qubits: int = 4
+    n_layers: int = 64
+    eta: float = 0.01
+    sigmas: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+    steps: int = 100
+    samples: int = 1000
+    observable_seed: int = 9
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, n_qubits=integer(1), n_layers=integer(1), eta=positive, sigmas=sequence_of(positive),
+                 steps=integer(1), samples=integer(2), observable_seed=integer(0), seed=integer(0))
+
+
+QUICK = Config(n_qubits=2, n_layers=8, sigmas=(1e-2,), steps=20, samples=8)
+
+
+def run(config: Config, progress: bool = True) -> Result:
     """One noisy ensemble per sigma; compares the final mean |eps| with 001 eq. (69)."""
     import xarray as xr
 
-    size = QUICK if quick else PAPER
-    model = _seed001.model(size["qubits"], size["layers"], OBSERVABLE_SEED)
+    eta = config.eta
+    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
     eps_t, k_t = [], []
-    for sigma in size["sigmas"]:
-        eps, k = _seed001.run(model, ETA, sigma, size["steps"], size["samples"], seed, progress)
+    for sigma in config.sigmas:
+        eps, k = _setup.run(model, eta, sigma, config.steps, config.samples, config.seed, progress)
         eps_t.append(eps[[0, -1]])
         k_t.append(k[[0, -1]])
     eps_t, k_t = np.stack(eps_t), np.stack(k_t)  # (sigma, {0, T}, sample)
-    sigmas = np.asarray(size["sigmas"])
-    mean_abs_i, sd_abs_i = lazy.noise_final_abs_eps(ETA, k_t[:, 1], sigmas[:, None])
-    t_noise = np.median(lazy.noise_time(eps_t[:, 0], ETA, k_t[:, 0], sigmas[:, None])[0], axis=1)
-    z = eps_t[:, 1] / np.sqrt(lazy.noise_plateau_eps2(ETA, k_t[:, 1], sigmas[:, None]))
+    sigmas = np.asarray(config.sigmas)
+    mean_abs_i, sd_abs_i = lazy.noise_final_abs_eps(eta, k_t[:, 1], sigmas[:, None])
+    t_noise = np.median(lazy.noise_time(eps_t[:, 0], eta, k_t[:, 0], sigmas[:, None])[0], axis=1)
+    z = eps_t[:, 1] / np.sqrt(lazy.noise_plateau_eps2(eta, k_t[:, 1], sigmas[:, None]))
     z_mean, z_sem = z.mean(axis=1), z.std(axis=1, ddof=1) / np.sqrt(z.shape[1])
     rows = []
     for i, sigma in enumerate(sigmas):
@@ -65,9 +96,9 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
                           "term Dtheta^T H Dtheta / 2 of the angle noise (mean sigma^2 tr H / 2 per step), which 001 "
                           "eq. (28) drops, biases eps by about sigma^2 tr H / (2 eta K)")
         if i == 0:
-            r["note"] += f"; eta = {ETA:g} (001 does not give it)"
+            r["note"] += f"; eta = {eta:g} (001 does not give it)"
         rows.append(r)
-    n = size["samples"]
+    n = config.samples
     data = xr.Dataset(
         {
             "eps_final": (("sigma", "sample"), eps_t[:, 1]),
@@ -83,11 +114,11 @@ def run(quick: bool = False, seed: int = 0, progress: bool = True) -> Result:
         },
         coords={"sigma": sigmas},
     )
-    config = dict(title=TITLE, figure=NAME, quick=quick, seed=seed, eta=ETA, **size, model=model.to_dict(),
-                  model_note=_seed001.note(model), K0_mean=float(k_t[:, 0].mean()),
+    record = dict(title=TITLE, figure=NAME, **settings(config), model=model.to_dict(),
+                  model_note=_setup.note(model), K0_mean=float(k_t[:, 0].mean()),
                   K_final_mean=float(k_t[:, 1].mean()), eps0_mean=float(eps_t[:, 0].mean()),
                   time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, config)
+    return Result(NAME, data, rows, record)
 
 
 def plot(result: Result):
@@ -105,9 +136,9 @@ def plot(result: Result):
                 label=f"simulation, mean +- {Z:g} sem")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    c = result.config
+    c = result.config["config"]
     ax.set(xlabel="sigma_theta", ylabel="mean |eps(T)|",
-           title=f"{NAME}: n={c['qubits']}, L={c['layers']}, eta={c['eta']:g}, T={c['steps']}, {c['samples']} samples")
+           title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, T={c['steps']}, {c['samples']} samples")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
     return fig

@@ -1,0 +1,154 @@
+"""The theory of one :class:`~qntk.models.Model`: the same object the simulator takes, the same names.
+
+:func:`predict` gives the Haar ensemble averages at initialization (:mod:`qntk.theory.haar`, exact in
+d, in the "chain" model: independent Haar gates between consecutive rotations, which is what the
+random Pauli ansatz is; 001's independent-layer model gets E[K] right but not Var K, see
+docs/theory-haar.md) and, with a learning rate, the frozen-kernel dynamics, precision, concentration
+and noise of :mod:`qntk.theory.lazy`. :func:`mean_residual` gives the mean residual of a training run
+at given steps. Keys follow ``qntk kernel --json`` and ``qntk train --json`` (docs/glossary.md). Every
+number comes from the model alone, never from a simulated trajectory; the generator scale is the
+model's own.
+
+For ansatze that are not 2-designs (shallow hea, hva, reuploading) the numbers are what a deep random
+circuit with the same generators would give; ``assumption_holds`` says so.
+
+Example:
+    >>> from qntk.models import Model
+    >>> p = predict(Model("rpa", 2, 16, "xxz:J=2", target=-3.0), eta=1e-3, mu_std=False)
+    >>> round(p["K_mean"], 3), p["concentration"]["dK_over_K_verdict"]
+    (23.893, 'marginal')
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..models import Model
+from ..models._spec import check_real
+from ..models.circuits import generator_matrix
+from . import haar, lazy, supervised
+
+
+def _generators(model: Model) -> list[np.ndarray]:
+    """The generator of every parametrized layer in circuit order (data-encoding layers carry none)."""
+    circuit = model.circuit(seed=0)
+    trainable = np.asarray(circuit.param_index) >= 0
+    return [generator_matrix(circuit, layer) for layer in range(circuit.n_layers) if trainable[layer]]
+
+
+def _check_run(eta, sigma, precision) -> None:
+    if eta is not None and not (check_real("eta", eta) > 0):
+        raise ValueError(f"eta must be a positive learning rate, got {eta!r}.")
+    if sigma is not None and check_real("sigma", sigma) < 0:
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
+    if eta is None and (sigma is not None or precision is not None):
+        raise ValueError("sigma and precision predictions need the learning rate: pass eta.")
+
+
+def predict(model: Model, eta: float | None = None, sigma: float | None = None, precision: float | None = None,
+            mu_std: bool = True) -> dict:
+    """Theory for ``model``: K̄, Delta K, E[mu], Delta mu, E[eps], and with ``eta`` the decay rate,
+    ``L_star``, the concentration conditions, the noise plateau (with ``sigma``) and the steps to a
+    relative precision (with ``precision``).
+
+    Keys: ``K_mean, K_std, mu_mean, mu_std, lambda_ratio`` (004 eq. (40)), ``zeta_ratio`` (004 eq. (39)),
+    ``eps_mean, eps_std, eps_rms, n_params, ensemble, assumption_holds``; for a model with input
+    states as data the mean kernel matrix over them, ``K_matrix_mean`` and ``K_matrix_eigenvalues``
+    (ascending; :func:`qntk.theory.supervised.mean_kernel_matrix`); and with ``eta``
+    ``decay_rate, L_star, concentration``, ``noise_plateau_eps2``, ``steps_to_precision``.
+
+    Args:
+        model: the model.
+        eta: learning rate.
+        sigma: Gaussian angle noise per step (001 eq. (28)).
+        precision: target relative error ``eps(T) / eps(0)``.
+        mu_std: compute ``E[mu^2]`` (about 30 s the first time at a new dimension; cached on disk).
+
+    Raises:
+        ValueError: for a non-positive ``eta``, a negative ``sigma`` or ``precision`` outside (0, 1).
+    """
+    _check_run(eta, sigma, precision)
+    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    kinds = len(haar.group_by_spectrum(gens)[0])
+    k_mean = haar.mean_qntk(o, gens, None, s)
+    k_std = math.sqrt(max(haar.var_qntk(o, gens, None, s, model="chain"), 0.0))
+    mu_mean = haar.mean_dqntk(o, gens, None, s)
+    # E[mu^2] is built for one kind of generator; with several kinds (hva) it is not given.
+    mu_sq = haar.mean_dqntk_sq(o, gens, None, s) if mu_std and kinds == 1 else None
+    eps_mean, eps_sq = haar.mean_eps(o, model.target), haar.mean_eps_sq(o, model.target)
+    out = {
+        "K_mean": k_mean,
+        "K_std": k_std,
+        "mu_mean": mu_mean,
+        "mu_std": None if mu_sq is None else math.sqrt(max(mu_sq - mu_mean**2, 0.0)),
+        "lambda_ratio": mu_mean / k_mean,
+        "zeta_ratio": haar.mean_eps_dqntk(o, gens, None, s, model.target) / k_mean**2,
+        "eps_mean": eps_mean,
+        "eps_std": math.sqrt(max(eps_sq - eps_mean**2, 0.0)),
+        "eps_rms": math.sqrt(eps_sq),
+        "n_params": len(gens),
+        "ensemble": "Haar chain model (independent Haar gates between rotations), exact in d",
+        "assumption_holds": model.ansatz_spec.is_design,
+    }
+    if model.dataset is not None:
+        out.update(_kernel_matrix(model, o, gens, s))
+    if kinds > 1 and mu_std:
+        out["note"] = f"{kinds} kinds of layer generator: mu_std (E[mu^2]) is computed for one kind only and is not given"
+    if eta is not None:
+        out["decay_rate"] = float(lazy.decay_rate(eta, k_mean))
+        out["L_star"] = float(lazy.overparametrization_threshold(eta, k_mean / len(gens)))
+        mu_scale = out["mu_std"] if out["mu_std"] is not None else abs(mu_mean)
+        out["concentration"] = lazy.concentration(mu_scale, k_mean, k_std, eta, out["eps_rms"])
+        if sigma is not None:
+            out["noise_plateau_eps2"] = float(lazy.noise_plateau_eps2(eta, k_mean, sigma))
+        if precision is not None:
+            out["steps_to_precision"] = float(lazy.steps_to_precision(precision, eta, k_mean))
+    return out
+
+
+def _kernel_matrix(model: Model, o: np.ndarray, gens: list[np.ndarray], s: float) -> dict:
+    """The mean QNTK matrix over the model's input states and its spectrum (000 eqs. (17)-(21), exact in
+    d in 001's model: every layer between independent 2-designs)."""
+    data = model.dataset
+    if data.states is None:
+        raise ValueError(f"the theory of a model whose data are classical features ({data.name}) is not "
+                         "available: use a data set of input states, such as 'orthogonal:m=4'.")
+    g2 = {float(np.trace(g @ g).real) for g in gens}
+    if len(g2) > 1:
+        raise ValueError("the mean kernel matrix needs one tr(G^2) for every layer; this ansatz has several.")
+    k = supervised.mean_kernel_matrix(data.states, [o], len(gens), s, generator_sq_trace=g2.pop())
+    return {"K_matrix_mean": k.tolist(), "K_matrix_eigenvalues": np.linalg.eigvalsh(k).tolist()}
+
+
+def mean_residual(model: Model, eta: float, steps) -> dict:
+    """The mean residual of gradient descent on the quadratic loss at ``steps``, from the model alone.
+
+    Returns ``eps_eq10``, 000 eq. (10) ``E[eps(0)] exp(-eta K̄ t)`` with the exact Haar ``K̄``, and
+    ``eps_ensemble``, the same decay averaged over the Haar law of ``(eps(0), K)``
+    (:func:`qntk.theory.lazy.ensemble_residual`), as arrays over ``steps``; and the moments used:
+    ``K_mean``, ``K_std``, ``eps_mean``, ``cov_eps_K``, ``decay_rate``.
+
+    Example:
+        >>> from qntk.models import Model
+        >>> r = mean_residual(Model("rpa", 2, 16, "xxz:J=2", target=-3.0), 1e-3, [0, 100])
+        >>> r["eps_eq10"].shape, float(r["eps_eq10"][0]) == r["eps_mean"]
+        ((2,), True)
+    """
+    _check_run(eta, None, None)
+    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    k_mean = haar.mean_qntk(o, gens, None, s)
+    k_var = max(haar.var_qntk(o, gens, None, s, model="chain"), 0.0)
+    eps_mean = haar.mean_eps(o, model.target)
+    cov = haar.mean_eps_qntk(o, gens, None, s, model.target) - eps_mean * k_mean
+    t = np.asarray(steps, dtype=float)
+    return {
+        "K_mean": k_mean,
+        "K_std": math.sqrt(k_var),
+        "eps_mean": eps_mean,
+        "cov_eps_K": cov,
+        "decay_rate": float(lazy.decay_rate(eta, k_mean)),
+        "eps_eq10": lazy.frozen_residual_exp(eps_mean, eta, k_mean, t),
+        "eps_ensemble": lazy.ensemble_residual(eta, t, eps_mean, k_mean, k_var, cov),
+    }
