@@ -318,7 +318,7 @@ def bench(
         if key not in ("versions", "rows"):
             table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     for row in result.get("rows", []):
-        table.add_row(f"compile_time_s (L={row['layers']})", f"{row['compile_time_s']:.4g}")
+        table.add_row(f"compile_time_s (L={row['n_layers']})", f"{row['compile_time_s']:.4g}")
     _emit(result, as_json, out, table)
 
 

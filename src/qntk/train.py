@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import kernels
-from ._provenance import save_netcdf as save
+from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, the public name)
 from ._provenance import versions, write_atomic
 from .models import Model
 from .models._spec import check_bool, check_choice, check_int, check_real

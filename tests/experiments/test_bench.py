@@ -10,7 +10,7 @@ from qntk.experiments import bench
 
 
 def test_reports_times_and_floor():
-    out = bench.run(bench.BenchConfig(qubits=2, layers=4, batch=2, repeats=1, reference=False))
+    out = bench.run(bench.BenchConfig(n_qubits=2, n_layers=4, batch=2, repeats=1, reference=False))
     for key in ("compile_time_s", "step_time_s", "mu_time_s", "floor_time_s", "floor_fraction", "versions"):
         assert key in out
     assert out["step_time_s"] > 0 and out["floor_fraction"] > 0
@@ -26,15 +26,15 @@ def test_times_the_step_that_train_runs(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(train, "compiled_steps", spy)
-    bench.run(bench.BenchConfig(qubits=2, layers=4, batch=2, repeats=1, reference=False))
+    bench.run(bench.BenchConfig(n_qubits=2, n_layers=4, batch=2, repeats=1, reference=False))
     assert calls == [("quadratic", None, False), ("quadratic", None, True)]
 
 
 def test_compile_time_is_flat_in_depth():
     """The layers are scanned over and the gates are arguments: 32 times the depth, about the same compile
     time (measured 0.46-0.54 s for L = 64..1024 at n = 6)."""
-    scaling = bench.run(bench.BenchConfig(workload="compile", qubits=2, batch=2, compile_layers=(8, 256)))
-    assert [r["layers"] for r in scaling["rows"]] == [8, 256]
+    scaling = bench.run(bench.BenchConfig(workload="compile", n_qubits=2, batch=2, compile_layers=(8, 256)))
+    assert [r["n_layers"] for r in scaling["rows"]] == [8, 256]
     assert scaling["compile_max_over_min"] < 2.5
 
 
@@ -42,6 +42,6 @@ def test_compile_time_is_flat_in_depth():
 def test_faster_than_the_tensorcircuit_construction():
     """Side by side in one run, at a depth small enough for the reference to compile in seconds: at n = 6,
     L = 8 qntk's step was measured 50x faster (91x at L = 192), with the same numbers."""
-    out = bench.run(bench.BenchConfig(qubits=6, layers=8, batch=10, repeats=7))
+    out = bench.run(bench.BenchConfig(n_qubits=6, n_layers=8, batch=10, repeats=7))
     assert out["reference_max_abs_diff"] < 1e-10
     assert out["speedup"] > 10.0, out

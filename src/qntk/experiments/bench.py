@@ -33,11 +33,11 @@ WORKLOADS = ("rpa-train", "compile", "hea-train")
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """Benchmark settings (``layers`` is the depth L; ``compile_layers`` the depths of ``compile``)."""
+    """Benchmark settings (``n_layers`` is the depth L; ``compile_layers`` the depths of ``compile``)."""
 
     workload: str = "rpa-train"
-    qubits: int = 6
-    layers: int = 192
+    n_qubits: int = 6
+    n_layers: int = 192
     batch: int = 10
     repeats: int = 5
     seed: int = 0
@@ -47,12 +47,12 @@ class BenchConfig:
     def __post_init__(self):
         if self.workload not in WORKLOADS:
             raise ValueError(f"unknown workload {self.workload!r}: choose one of {', '.join(WORKLOADS)}.")
-        for name in ("qubits", "layers", "batch", "repeats"):
+        for name in ("n_qubits", "n_layers", "batch", "repeats"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if self.qubits < 2:
-            raise ValueError("qubits must be >= 2 (the XXZ observable has couplings).")
+        if self.n_qubits < 2:
+            raise ValueError("n_qubits must be >= 2 (the XXZ observable has couplings).")
 
 
 def _train_step(circuit, observable, thetas, record_mu: bool = False):
@@ -94,13 +94,13 @@ def _matmul_floor(gates: jax.Array, batch: int, sweeps: int, repeats: int) -> tu
 
 def _circuit(config: BenchConfig, layers: int):
     if config.workload == "hea-train":
-        return ansatze.hea(config.qubits, max(1, layers // (2 * config.qubits)))
-    return ansatze.rpa(config.qubits, layers, seed=config.seed)
+        return ansatze.hea(config.n_qubits, max(1, layers // (2 * config.n_qubits)))
+    return ansatze.rpa(config.n_qubits, layers, seed=config.seed)
 
 
 def _train(config: BenchConfig) -> dict:
-    circuit = _circuit(config, config.layers)
-    observable = observables.xxz(config.qubits, J=2.0)
+    circuit = _circuit(config, config.n_layers)
+    observable = observables.xxz(config.n_qubits, J=2.0)
     thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
     step, args, compile_s = _train_step(circuit, observable, thetas)
     step_s = _median_time(step, *args, repeats=config.repeats)
@@ -108,8 +108,8 @@ def _train(config: BenchConfig) -> dict:
     kernel_s = _median_time(with_mu, *args_mu, repeats=config.repeats)
     out = {
         "workload": config.workload,
-        "qubits": config.qubits,
-        "layers": circuit.n_layers,
+        "n_qubits": config.n_qubits,
+        "n_layers": circuit.n_layers,
         "params": circuit.n_params,
         "batch": config.batch,
         "compile_time_s": compile_s,
@@ -155,17 +155,17 @@ def _reference(circuit, observable, thetas, repeats: int, step_s: float, ours: d
 
 
 def _compile_scaling(config: BenchConfig) -> dict:
-    observable = observables.xxz(config.qubits, J=2.0)
+    observable = observables.xxz(config.n_qubits, J=2.0)
     rows = []
     for layers in config.compile_layers:
-        circuit = ansatze.rpa(config.qubits, layers, seed=config.seed)
+        circuit = ansatze.rpa(config.n_qubits, layers, seed=config.seed)
         thetas = jnp.zeros((config.batch, layers))
         _, _, compile_s = _train_step(circuit, observable, thetas)
-        rows.append({"layers": layers, "compile_time_s": compile_s})
+        rows.append({"n_layers": layers, "compile_time_s": compile_s})
     times = [r["compile_time_s"] for r in rows]
     return {
         "workload": "compile",
-        "qubits": config.qubits,
+        "n_qubits": config.n_qubits,
         "batch": config.batch,
         "rows": rows,
         "compile_time_s": float(np.median(times)),
