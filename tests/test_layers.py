@@ -3,8 +3,9 @@
 Every import between qntk's modules is read from the source (module level and inside functions) and
 checked against the layer of each module: a module imports only from its own layer or lower ones,
 the two sibling layers kernels and theory do not import each other, the graph of imports has no
-cycle (so no import inside a function is there to dodge one), and the table helpers of the
-reproductions do not import the registry that discovers the figures.
+cycle, qntk's modules are imported only at the top of a module (no import inside a function to dodge
+a cycle), and the table helpers of the reproductions do not import the registry that discovers the
+figures.
 """
 
 import ast
@@ -107,6 +108,18 @@ def test_no_import_cycle():
     for module in MODULES:
         if module not in state:
             visit(module, [module])
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_lazy_import_of_qntk(module):
+    """qntk's own modules are imported at the top of a module, never inside a function (an import
+    there would only hide a cycle or an upward import; optional third-party packages may be)."""
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                relative = isinstance(inner, ast.ImportFrom) and (inner.level or (inner.module or "").startswith("qntk"))
+                absolute = isinstance(inner, ast.Import) and any(a.name.startswith("qntk") for a in inner.names)
+                assert not (relative or absolute), f"{module}:{inner.lineno} imports qntk inside {node.name}()"
 
 
 def test_figures_and_table_helpers_do_not_import_the_registry():

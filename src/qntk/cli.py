@@ -13,15 +13,21 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import jax
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from . import config as _config
-from ._provenance import write_json
+from . import train as _train
+from ._provenance import cache_root, versions, write_json
+from .experiments import bench as _bench
+from .experiments import kernel_stats
+from .experiments import reproduce as _rep
 from .models import Model
 from .models.ansatze import ANSATZE
+from .theory import predict as _predict
 
 app = typer.Typer(
     add_completion=False,
@@ -132,14 +138,10 @@ def kernel(
 
     Example: qntk kernel --ansatz rpa --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --samples 1000
     """
-    from .experiments import kernel_stats
-
     model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
     if theory:
-        from .theory import predict as _predict
-
         summary["theory"] = _predict(model)
     _emit(summary, as_json, out, _kernel_table(summary))
 
@@ -207,8 +209,6 @@ def train_cmd(
 
     Example: qntk train --qubits 2 --layers 64 --observable xxz:J=2 --target -5 --eta 1e-3 --steps 1000 --samples 50 --out run.nc
     """
-    from . import train as _train
-
     defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
     model, run_settings = _settings(defaults, config, settings)
     cfg = _train.TrainConfig(model, **run_settings)
@@ -270,9 +270,6 @@ def predict(
 
     Example: qntk predict --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --eta 1e-3 --sigma 1e-3 --precision 1e-3
     """
-    from ._provenance import versions
-    from .theory import predict as _predict
-
     model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, settings)
     result = _predict(model, **run)
     result.update(config={"model": model.to_dict(), **run}, versions=versions())
@@ -307,8 +304,6 @@ def bench(
 
     Example: qntk bench --workload rpa-train --qubits 6 --layers 192 --batch 10 --json
     """
-    from .experiments import bench as _bench
-
     cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
     result = _bench.run(cfg)
     table = Table(title=f"qntk bench {workload} ({result['device']})")
@@ -342,8 +337,6 @@ def reproduce(
 
     Example: qntk reproduce 001-fig3 --out results/; qntk reproduce 000-fig1 --set n_qubits=5 --set samples=40
     """
-    from .experiments import reproduce as _rep
-
     if list_figures:
         figures = [{"name": n, "title": m.TITLE} for n, m in _rep.FIGURES.items()]
         if as_json:
@@ -382,10 +375,6 @@ def _compilation_cache() -> None:
     """Keeps compiled XLA programs between runs (JAX's persistent compilation cache, in
     ``<cache root>/xla``), so that a command run again does not compile again. JAX keys the entries by
     program, versions and backend; an unwritable cache only costs time."""
-    import jax
-
-    from ._provenance import cache_root
-
     try:
         path = cache_root() / "xla"
         path.mkdir(parents=True, exist_ok=True)

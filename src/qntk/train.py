@@ -45,6 +45,7 @@ import numpy as np
 from . import kernels
 from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, the public name)
 from ._provenance import versions, write_atomic
+from ._sim import engine
 from .models import Model
 from .models._spec import check_bool, check_choice, check_int, check_real
 from .models.ansatze import circuit_seeds
@@ -183,8 +184,6 @@ def _per_data(fn, states, features):
 
 
 def _variance(circuit, observable, theta, state, features):
-    from ._sim import engine
-
     psi = engine.evolve(circuit, engine.layer_angles(circuit, theta, features), state)
     o_psi = observable.apply(psi)
     mean = jnp.real(jnp.vdot(psi, o_psi))

@@ -27,6 +27,7 @@ from .. import train
 from .._provenance import versions
 from ..models import ansatze, observables
 from ..models.pauli import PauliString
+from ._bench_reference import tensorcircuit_rpa_step
 
 WORKLOADS = ("rpa-train", "compile", "hea-train")
 
@@ -131,8 +132,6 @@ def _reference(circuit, observable, thetas, repeats: int, step_s: float, ours: d
     """The TensorCircuit-ng step timed like ours; ``ours`` holds the records of our compiled step (eps and
     K of each angle vector), to compare values: ``<O>`` with eps (target 0) and ``sum g^2`` with K."""
     try:
-        from ._bench_reference import tensorcircuit_rpa_step
-
         labels = [PauliString(int(x), int(z), circuit.n_qubits).label for x, z in zip(circuit.gen_x, circuit.gen_z)]
         ref = tensorcircuit_rpa_step(labels, np.asarray(circuit.w), list(zip(observable.coefs, observable.labels)), circuit.scale)
     except ImportError as err:

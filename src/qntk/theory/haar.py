@@ -48,6 +48,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..models._spec import check_choice, check_int, check_real, check_scale
+from ..models.pauli import PauliString
 from ._cache import cached
 from .weingarten import DAGGER, OpPoly, TracePoly, comm, trace
 
@@ -106,8 +107,6 @@ def _matrix(name: str, x, d: int | None = None) -> np.ndarray:
     if hasattr(x, "matrix") and callable(x.matrix):
         x = x.matrix()
     if isinstance(x, str):
-        from ..models.pauli import PauliString
-
         x = PauliString.from_label(x).matrix()
     m = np.asarray(x, dtype=np.complex128)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2:
