@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,8 @@ class Result:
         name: the figure's registry name, e.g. ``"001-fig2"``.
         data: an ``xarray.Dataset`` with every plotted array (and the per-sample raw data).
         rows: table rows made by :func:`row`.
-        config: JSON-ready settings (:func:`settings`: the figure's ``Config`` under ``"config"``)
-            and measured model properties (K, eps(0), time).
+        config: the JSON-ready record of the run (:func:`record`): the settings (:func:`settings`: the
+            figure's ``Config`` under ``"config"``), the model and measured properties (K, eps(0), time).
     """
 
     name: str
@@ -58,9 +59,18 @@ def settings(config) -> dict:
         {'config': {'n_qubits': 2, 'layers': (4, 8)}, 'paper_size': False, 'changed': {'n_qubits': 2}}
     """
     paper = type(config)()
-    record = dataclasses.asdict(config)
-    changed = {k: v for k, v in record.items() if v != getattr(paper, k)}
-    return {"config": record, "paper_size": not changed, "changed": changed}
+    values = dataclasses.asdict(config)
+    changed = {k: v for k, v in values.items() if v != getattr(paper, k)}
+    return {"config": values, "paper_size": not changed, "changed": changed}
+
+
+def record(name: str, title: str, config, model, model_note: str, start: float, **measured) -> dict:
+    """The ``Result.config`` of a figure run: ``title``, ``figure`` (``name``), the :func:`settings` of
+    ``config``, ``model.to_dict()``, the table's one-line ``model_note``, the ``measured`` model properties
+    (K, eps(0), ...) and ``time_s``, the seconds since ``start`` (a :func:`time.perf_counter` reading).
+    """
+    return {"title": title, "figure": name, **settings(config), "model": model.to_dict(), "model_note": model_note,
+            **measured, "time_s": time.perf_counter() - start}
 
 
 def size_note(config: dict) -> str:

@@ -26,7 +26,8 @@ import numpy as np
 
 from ....theory import haar, large_d
 from ... import kernel_stats
-from ..._table import Z, Result, row, settings
+from ..._table import Result, record, row
+from .. import _plot
 from .._checks import integer, integers, validate
 from ..seed001 import _setup
 
@@ -36,15 +37,13 @@ TITLE = "000 Fig. 1: K̄ and Delta K / K̄ vs depth L, n = 4, 1000 samples per L
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Settings of 000 Fig. 1; the defaults are the seed's size.
+    """Settings of 000 Fig. 1; the defaults are the seed's size. ``n_qubits``, ``observable_seed`` and
+    ``n_boot`` (here resampling whole circuits) are shared fields (:data:`~qntk.experiments.figures._checks.SHARED`).
 
     Attributes:
-        n_qubits: number of qubits ``n``.
         layers: the depths ``L`` (one point of the figure each).
         circuits: random circuits per depth.
         samples: angle vectors per circuit.
-        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
-        n_boot: circuit-bootstrap resamples for the standard error of ``Delta K / K̄``.
         seed: master seed (depth ``L`` uses ``seed + L`` for its circuits and angles).
     """
 
@@ -57,8 +56,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        validate(self, n_qubits=integer(1), layers=integers(1), circuits=integer(2), samples=integer(1),
-                 observable_seed=integer(0), n_boot=integer(2), seed=integer(0))
+        validate(self, layers=integers(1), circuits=integer(2), samples=integer(1))
 
 
 QUICK = Config(n_qubits=2, layers=(4, 8), circuits=4, samples=5)
@@ -101,26 +99,20 @@ def run(config: Config, progress: bool = True) -> Result:
     data = xr.Dataset({name: ("layers", np.asarray(v, float)) for name, v in cols.items()},
                       coords={"layers": np.asarray(config.layers)})
     model_note = _setup.note(model, f"{config.circuits} circuits x {config.samples} angle vectors per L")
-    record = dict(title=TITLE, figure=NAME, **settings(config), model_note=model_note, model=model.to_dict(),
-                  time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, record)
+    return Result(NAME, data, rows, record(NAME, TITLE, config, model, model_note, start))
 
 
 def plot(result: Result):
     """Delta K / K̄ vs L (main panel) and K̄ vs L (inset), simulation with Z-sem bars, theory lines."""
-    from matplotlib.figure import Figure
-
     d = result.data
     L = d.layers.values
-    fig = Figure(figsize=(5.6, 4.2), layout="constrained")
-    ax = fig.add_subplot()
-    ax.errorbar(L, d.dK_over_K, yerr=Z * d.dK_over_K_sem.values, fmt="ko", ms=4, capsize=2, label=f"simulation +- {Z:g} sem")
+    fig, ax = _plot.axes()
+    _plot.errorbar(ax, L, d.dK_over_K, d.dK_over_K_sem, "simulation")
     ax.plot(L, d.theory_dK_over_K, color="tab:red", label="exact Haar (chain model)")
     ax.plot(L, d.eq12_dK_over_K, "k--", lw=1, label="000 eqs. (12)/(9)")
-    ax.set(xlabel="L", ylabel="Delta K / K̄", title=f"{NAME}: n={result.config['config']['n_qubits']}")
-    ax.legend(fontsize=8, loc="upper right")
+    _plot.decorate(ax, "L", "Delta K / K̄", f"{NAME}: n={result.config['config']['n_qubits']}", loc="upper right")
     inset = ax.inset_axes([0.2, 0.45, 0.35, 0.35])
-    inset.errorbar(L, d.K_mean, yerr=Z * d.K_sem.values, fmt="o", color="tab:green", ms=3, capsize=2)
+    _plot.errorbar(inset, L, d.K_mean, d.K_sem, fmt="o", ms=3, color="tab:green")
     inset.plot(L, d.theory_K, color="tab:red", lw=1)
     inset.plot(L, d.eq9_K, "k--", lw=1)
     inset.set_title("K̄ vs L", fontsize=8)

@@ -31,8 +31,9 @@ import numpy as np
 
 from .... import train
 from ....theory import lazy
-from ..._table import Z, Result, paired_row, row, settings, std_row
-from .._checks import integer, positive, validate
+from ..._table import Result, Z, paired_row, record, row, std_row
+from .. import _plot
+from .._checks import integer, validate
 from ..seed001 import _setup
 
 NAME = "000-fig2"
@@ -41,16 +42,11 @@ TITLE = "000 Fig. 2: eps(t), n = 2, L = 64, eta = 1e-4, 1000 steps, 50 initializ
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Settings of 000 Fig. 2; the defaults are the seed's size.
+    """Settings of 000 Fig. 2; the defaults are the seed's size. The fields other than ``circuits`` are
+    shared (:data:`~qntk.experiments.figures._checks.SHARED`).
 
     Attributes:
-        n_qubits: number of qubits ``n``.
-        n_layers: depth ``L``.
-        eta: learning rate.
-        steps: gradient-descent steps.
         circuits: independent runs, each with its own circuit and initial angles.
-        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
-        seed: master seed of the circuits and angles.
     """
 
     n_qubits: int = 2
@@ -62,8 +58,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        validate(self, n_qubits=integer(1), n_layers=integer(1), eta=positive, steps=integer(1), circuits=integer(2),
-                 observable_seed=integer(0), seed=integer(0))
+        validate(self, circuits=integer(2))
 
 
 QUICK = Config(n_layers=8, eta=5e-3, steps=40, circuits=8)
@@ -140,21 +135,17 @@ def run(config: Config, progress: bool = True) -> Result:
         },
         coords={"step": t},
     )
-    record = dict(title=TITLE, figure=NAME, **settings(config), model=model.to_dict(),
-                  model_note=_setup.note(model, f"{config.circuits} runs, each with its own circuit and initial angles"),
-                  K_mean_theory=k_mean, K_std_theory=float(np.sqrt(k_var)),
-                  cov_eps_K_theory=cov, K_drift_median=drift, time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, record)
+    model_note = _setup.note(model, f"{config.circuits} runs, each with its own circuit and initial angles")
+    measured = {"K_mean_theory": k_mean, "K_std_theory": float(np.sqrt(k_var)), "cov_eps_K_theory": cov,
+                "K_drift_median": drift}
+    return Result(NAME, data, rows, record(NAME, TITLE, config, model, model_note, start, **measured))
 
 
 def plot(result: Result):
     """eps(t) of every run (thin), their mean +- Z sem, 000 eq. (10) and its ensemble average."""
-    from matplotlib.figure import Figure
-
     d, c = result.data, result.config["config"]
     step = d.step.values
-    fig = Figure(figsize=(6.0, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _plot.axes(width=6.0)
     ax.plot(step, d.eps.values, color="tab:blue", lw=0.5, alpha=0.25)
     mean, sem = d.eps_mean.values, d.eps_sem.values
     ax.fill_between(step, mean - Z * sem, mean + Z * sem, color="black", alpha=0.15, lw=0)
@@ -162,6 +153,5 @@ def plot(result: Result):
     ax.plot(step, d.theory_eq10, "--", color="tab:orange", lw=1.5, label="000 eq. (10), exact Haar K̄")
     ax.plot(step, d.theory_ensemble, color="tab:red", lw=1.5, label="eq. (10) over the Haar law of (eps(0), K)")
     ax.axhline(0.0, color="gray", lw=0.5)
-    ax.set(xlabel="step t", ylabel="eps(t)", title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}")
-    ax.legend(fontsize=8)
+    _plot.decorate(ax, "step t", "eps(t)", f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}")
     return fig

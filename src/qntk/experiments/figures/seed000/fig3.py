@@ -40,7 +40,8 @@ from ....models import circuits, pauli, states
 from ....models.ansatze import circuit_seeds
 from ....theory import supervised
 from ... import kernel_stats
-from ..._table import Z, Result, row, settings
+from ..._table import Result, record, row
+from .. import _plot
 from .._checks import integer, integers, validate
 from ..seed001 import _setup
 
@@ -50,15 +51,13 @@ TITLE = "000 Fig. 3: lowest QNTK eigenvalue vs training set size |A|, n = 4, L =
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Settings of 000 Fig. 3; the defaults are the seed's size.
+    """Settings of 000 Fig. 3; the defaults are the seed's size. ``n_qubits``, ``n_layers``,
+    ``observable_seed`` and ``n_boot`` (here resampling whole instances) are shared fields
+    (:data:`~qntk.experiments.figures._checks.SHARED`).
 
     Attributes:
-        n_qubits: number of qubits ``n``.
-        n_layers: depth ``L``.
         n_data: the training set sizes ``|A|`` (one point of the figure each), each below ``d = 2^n``.
         instances: instances per ``|A|``, each a new circuit, angles and input set.
-        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
-        n_boot: instance-bootstrap resamples for the standard errors.
         seed: master seed (size ``|A|`` uses ``seed + |A|`` for its circuits, inputs and angles).
     """
 
@@ -71,8 +70,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        validate(self, n_qubits=integer(1), n_layers=integer(1), n_data=integers(1), instances=integer(2),
-                 observable_seed=integer(0), n_boot=integer(2), seed=integer(0))
+        validate(self, n_data=integers(1), instances=integer(2))
         if max(self.n_data) >= 2**self.n_qubits:
             raise ValueError(f"n_data must stay below d = 2^n_qubits = {2**self.n_qubits} (eq. (21) vanishes at |A| = d), "
                              f"got {max(self.n_data)}.")
@@ -152,30 +150,23 @@ def run(config: Config, progress: bool = True) -> Result:
     data["K"] = (("n_data", "instance", "a", "b"), k_all)
     model_note = _setup.note(model, f"{n_inst} instances per |A|, each with its own circuit, angles and orthonormal "
                                     "Haar-random inputs")
-    record = dict(title=TITLE, figure=NAME, **settings(config), model_note=model_note, model=model.to_dict(),
-                  time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, record)
+    return Result(NAME, data, rows, record(NAME, TITLE, config, model, model_note, start))
 
 
 def plot(result: Result):
     """Lowest eigenvalue vs ``|A|``: per-instance values (faint), their mean and ``lambda_min(mean K)`` with
     ``Z``-sem bars, 000 eq. (21) (orange solid) and the exact mean matrix (dashed)."""
-    from matplotlib.figure import Figure
-
     d = result.data
     m = d.n_data.values
-    fig = Figure(figsize=(5.6, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _plot.axes()
     ax.plot(np.repeat(m, d.sizes["instance"]), d.lowest.values.ravel(), ".", color="0.6", ms=3, alpha=0.4,
             label="per instance")
-    ax.errorbar(m - 0.08, d.lowest_mean, yerr=Z * d.lowest_sem.values, fmt="ko", ms=4, capsize=2,
-                label=f"mean lambda_min(K) +- {Z:g} sem")
-    ax.errorbar(m + 0.08, d.lowest_of_mean_K, yerr=Z * d.lowest_of_mean_K_sem.values, fmt="s", color="tab:green",
-                ms=4, capsize=2, label=f"lambda_min(mean K) +- {Z:g} sem")
+    _plot.errorbar(ax, m - 0.08, d.lowest_mean, d.lowest_sem, "mean lambda_min(K)")
+    _plot.errorbar(ax, m + 0.08, d.lowest_of_mean_K, d.lowest_of_mean_K_sem, "lambda_min(mean K)", fmt="s",
+                   color="tab:green")
     ax.plot(m, d.eq21, color="tab:orange", label="000 eq. (21)")
     ax.plot(m, d.exact, "k--", lw=1, label="exact E[K] (first layer on inputs)")
     cfg = result.config["config"]
-    ax.set(xlabel="|A|", ylabel="lowest kernel eigenvalue",
-           title=f"{NAME}: n={cfg['n_qubits']}, L={cfg['n_layers']}, {cfg['instances']} instances")
-    ax.legend(fontsize=8)
+    _plot.decorate(ax, "|A|", "lowest kernel eigenvalue",
+                   f"{NAME}: n={cfg['n_qubits']}, L={cfg['n_layers']}, {cfg['instances']} instances")
     return fig

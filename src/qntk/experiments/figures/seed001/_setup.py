@@ -46,3 +46,17 @@ def run(m: Model, eta: float, sigma: float, steps: int, samples: int, seed: int,
                             theory=False)
     ds = train.run(cfg, progress=progress)
     return ds.eps.values[:, 0, :, 0], ds.K.values[:, 0, :, 0, 0]
+
+
+def sweep(config, points: list[tuple[float, float]], progress: bool) -> tuple[Model, np.ndarray, np.ndarray]:
+    """The model of a 001 figure's ``config`` and one :func:`run` of it per ``(eta, sigma)`` in ``points``.
+
+    ``config`` has the fields ``n_qubits``, ``n_layers``, ``observable_seed``, ``steps``, ``samples`` and
+    ``seed``; every point uses the same seed, so the same circuit, initial angles and normalized noise draws.
+
+    Returns:
+        The model, and ``eps`` and ``K``, each of shape ``(point, steps + 1, samples)``.
+    """
+    m = model(config.n_qubits, config.n_layers, config.observable_seed)
+    runs = [run(m, eta, sigma, config.steps, config.samples, config.seed, progress) for eta, sigma in points]
+    return m, np.stack([eps for eps, _ in runs]), np.stack([k for _, k in runs])

@@ -26,8 +26,9 @@ import time
 import numpy as np
 
 from ....theory import lazy
-from ..._table import Result, paired_row, settings
-from .._checks import integer, positive, validate
+from ..._table import Result, paired_row, record
+from .. import _plot
+from .._checks import integer, validate
 from . import _setup
 
 NAME = "001-fig2"
@@ -36,17 +37,11 @@ TITLE = "001 Fig. 2: noisy vs noiseless eps(t), n = 2, L = 64, eta = 1e-3, sigma
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Settings of 001 Fig. 2; the defaults are the seed's size.
+    """Settings of 001 Fig. 2; the defaults are the seed's size. The fields other than ``samples`` are
+    shared (:data:`~qntk.experiments.figures._checks.SHARED`).
 
     Attributes:
-        n_qubits: number of qubits ``n``.
-        n_layers: depth ``L``.
-        eta: learning rate.
-        sigma: standard deviation of the angle noise per parameter and step (001 eq. (28)).
-        steps: gradient-descent steps.
         samples: initial angle vectors of the one circuit (the same for the noisy and noiseless runs).
-        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
-        seed: master seed of the circuit, angles and noise.
     """
 
     n_qubits: int = 2
@@ -59,8 +54,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        validate(self, n_qubits=integer(1), n_layers=integer(1), eta=positive, sigma=positive, steps=integer(1),
-                 samples=integer(2), observable_seed=integer(0), seed=integer(0))
+        validate(self, samples=integer(2))
 
 
 QUICK = Config(n_layers=8, steps=30, samples=12)
@@ -80,10 +74,8 @@ def run(config: Config, progress: bool = True) -> Result:
     import xarray as xr
 
     steps, eta, sigma = config.steps, config.eta, config.sigma
-    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
-    eps_n, k_n = _setup.run(model, eta, sigma, steps, config.samples, config.seed, progress)
-    eps_0, k_0 = _setup.run(model, eta, 0.0, steps, config.samples, config.seed, progress)
+    model, (eps_n, eps_0), (k_n, k_0) = _setup.sweep(config, [(eta, sigma), (eta, 0.0)], progress)
     t = np.arange(steps + 1)[:, None]
     th_n = lazy.noisy_eps2(eps_n[0], eta, _running_mean(k_n), sigma, t)
     th_0 = lazy.frozen_residual(eps_0[0], eta, _running_mean(k_0), t) ** 2
@@ -122,21 +114,16 @@ def run(config: Config, progress: bool = True) -> Result:
         },
         coords={"step": np.arange(steps + 1)},
     )
-    record = dict(title=TITLE, figure=NAME, **settings(config),
-                  model=model.to_dict(), model_note=_setup.note(model), K0_mean=float(k_n[0].mean()),
-                  K_late_mean=float(k_n[late].mean()), eps0_mean=float(eps_n[0].mean()),
-                  eps0_rms=float(np.sqrt((eps_n[0] ** 2).mean())), t_noise_median=t_noise,
-                  K_change_median=k_change, K_frozen=frozen, time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, record)
+    measured = {"K0_mean": float(k_n[0].mean()), "K_late_mean": float(k_n[late].mean()),
+                "eps0_mean": float(eps_n[0].mean()), "eps0_rms": float(np.sqrt((eps_n[0] ** 2).mean())),
+                "t_noise_median": t_noise, "K_change_median": k_change, "K_frozen": frozen}
+    return Result(NAME, data, rows, record(NAME, TITLE, config, model, _setup.note(model), start, **measured))
 
 
 def plot(result: Result):
     """RMS eps(t) of the noisy (red) and noiseless (blue) ensembles, with 001 eqs. (19), (30), (31)."""
-    from matplotlib.figure import Figure
-
     d = result.data
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _plot.axes(width=6.4)
     step = d.step.values
     ax.semilogy(step, np.abs(d.eps_noisy.values[:, 0]), color="tab:red", lw=0.6, alpha=0.35, label="noisy, one sample")
     ax.semilogy(step, np.abs(d.eps_noiseless.values[:, 0]), color="tab:blue", lw=0.6, alpha=0.35,
@@ -149,8 +136,6 @@ def plot(result: Result):
     if float(d.t_noise) <= step[-1]:
         ax.axvline(float(d.t_noise), color="gray", ls="-.", lw=0.8, label="T_noise, eq. (68)")
     c = result.config["config"]
-    ax.set(xlabel="step t", ylabel="|eps(t)|", title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, "
-           f"eta={c['eta']:g}, sigma={c['sigma']:g}, {c['samples']} samples")
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=7)
+    _plot.decorate(ax, "step t", "|eps(t)|", f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, "
+                   f"sigma={c['sigma']:g}, {c['samples']} samples", title_size=9, legend_size=7)
     return fig

@@ -28,7 +28,8 @@ import time
 import numpy as np
 
 from ....theory import lazy
-from ..._table import Z, Result, paired_row, settings
+from ..._table import Result, Z, paired_row, record
+from .. import _plot
 from .._checks import integer, positive, sequence_of, validate
 from . import _setup
 
@@ -39,15 +40,12 @@ TITLE = "001 Fig. 3: final mean |eps| vs angle noise sigma, n = 4, L = 64, 100 s
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Settings of 001 Fig. 3; the defaults are the seed's size (``eta`` is qntk's choice, 001 gives none).
+    ``n_qubits``, ``n_layers``, ``eta``, ``steps`` and ``observable_seed`` are shared fields
+    (:data:`~qntk.experiments.figures._checks.SHARED`).
 
     Attributes:
-        n_qubits: number of qubits ``n``.
-        n_layers: depth ``L``.
-        eta: learning rate.
         sigmas: the angle-noise strengths ``sigma`` (one point of the figure each).
-        steps: gradient-descent steps.
         samples: initial angle vectors of the one circuit per sigma.
-        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
         seed: master seed of the circuit, angles and noise (the same for every sigma).
     """
 
@@ -61,8 +59,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        validate(self, n_qubits=integer(1), n_layers=integer(1), eta=positive, sigmas=sequence_of(positive),
-                 steps=integer(1), samples=integer(2), observable_seed=integer(0), seed=integer(0))
+        validate(self, sigmas=sequence_of(positive), samples=integer(2))
 
 
 QUICK = Config(n_qubits=2, n_layers=8, sigmas=(1e-2,), steps=20, samples=8)
@@ -73,14 +70,9 @@ def run(config: Config, progress: bool = True) -> Result:
     import xarray as xr
 
     eta = config.eta
-    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
-    eps_t, k_t = [], []
-    for sigma in config.sigmas:
-        eps, k = _setup.run(model, eta, sigma, config.steps, config.samples, config.seed, progress)
-        eps_t.append(eps[[0, -1]])
-        k_t.append(k[[0, -1]])
-    eps_t, k_t = np.stack(eps_t), np.stack(k_t)  # (sigma, {0, T}, sample)
+    model, eps, k = _setup.sweep(config, [(eta, sigma) for sigma in config.sigmas], progress)
+    eps_t, k_t = eps[:, [0, -1]], k[:, [0, -1]]  # (sigma, {0, T}, sample)
     sigmas = np.asarray(config.sigmas)
     mean_abs_i, sd_abs_i = lazy.noise_final_abs_eps(eta, k_t[:, 1], sigmas[:, None])
     t_noise = np.median(lazy.noise_time(eps_t[:, 0], eta, k_t[:, 0], sigmas[:, None])[0], axis=1)
@@ -114,31 +106,21 @@ def run(config: Config, progress: bool = True) -> Result:
         },
         coords={"sigma": sigmas},
     )
-    record = dict(title=TITLE, figure=NAME, **settings(config), model=model.to_dict(),
-                  model_note=_setup.note(model), K0_mean=float(k_t[:, 0].mean()),
-                  K_final_mean=float(k_t[:, 1].mean()), eps0_mean=float(eps_t[:, 0].mean()),
-                  time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, record)
+    measured = {"K0_mean": float(k_t[:, 0].mean()), "K_final_mean": float(k_t[:, 1].mean()),
+                "eps0_mean": float(eps_t[:, 0].mean())}
+    return Result(NAME, data, rows, record(NAME, TITLE, config, model, _setup.note(model), start, **measured))
 
 
 def plot(result: Result):
     """Mean final |eps| (dots, Z-sem bars) vs sigma with 001 eq. (69) (red) and its Z-sem band, log-log."""
-    from matplotlib.figure import Figure
-
     d = result.data
     s = d.sigma.values
     th, band = d.theory_mean_abs_eps.values, Z * d.theory_sem.values
-    fig = Figure(figsize=(5.6, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _plot.axes()
     ax.fill_between(s, np.maximum(th - band, 1e-3 * th), th + band, color="tab:red", alpha=0.2, lw=0, label=f"theory +- {Z:g} sem")
     ax.plot(s, th, color="tab:red", label="001 eq. (69)")
-    ax.errorbar(s, d.mean_abs_eps, yerr=Z * d.sem_abs_eps.values, fmt="ko", ms=4, capsize=2,
-                label=f"simulation, mean +- {Z:g} sem")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _plot.errorbar(ax, s, d.mean_abs_eps, d.sem_abs_eps, "simulation, mean")
     c = result.config["config"]
-    ax.set(xlabel="sigma_theta", ylabel="mean |eps(T)|",
-           title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, T={c['steps']}, {c['samples']} samples")
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=8)
+    _plot.decorate(ax, "sigma_theta", "mean |eps(T)|", f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, "
+                   f"eta={c['eta']:g}, T={c['steps']}, {c['samples']} samples", log=True, title_size=9)
     return fig

@@ -29,7 +29,8 @@ import time
 import numpy as np
 
 from ....theory import lazy
-from ..._table import Z, Result, settings, std_row
+from ..._table import Result, record, std_row
+from .. import _plot
 from .._checks import integer, positive, sequence_of, validate
 from . import _setup
 
@@ -40,15 +41,12 @@ TITLE = "001 Fig. 4: std of the final eps vs learning rate eta, sigma = 0.005, K
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Settings of 001 Fig. 4; the defaults are the seed's size (``n_qubits`` is qntk's choice, 001 gives none).
+    ``n_qubits``, ``n_layers``, ``sigma``, ``steps`` and ``observable_seed`` are shared fields
+    (:data:`~qntk.experiments.figures._checks.SHARED`).
 
     Attributes:
-        n_qubits: number of qubits ``n``.
-        n_layers: depth ``L``.
-        sigma: standard deviation of the angle noise per parameter and step (001 eq. (28)).
         etas: the learning rates ``eta`` (one point of the figure each; ``eta K < 2`` for convergence).
-        steps: gradient-descent steps.
         samples: initial angle vectors of the one circuit per eta.
-        observable_seed: seed of 000's 10-term random Pauli mixture ``O``.
         seed: master seed of the circuit, angles and noise (the same for every eta).
     """
 
@@ -62,8 +60,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        validate(self, n_qubits=integer(1), n_layers=integer(1), sigma=positive, etas=sequence_of(positive),
-                 steps=integer(1), samples=integer(2), observable_seed=integer(0), seed=integer(0))
+        validate(self, etas=sequence_of(positive), samples=integer(2))
 
 
 QUICK = Config(n_qubits=2, n_layers=8, etas=(2e-2,), steps=20, samples=8)
@@ -75,12 +72,11 @@ def run(config: Config, progress: bool = True) -> Result:
     import xarray as xr
 
     steps, sigma = config.steps, config.sigma
-    model = _setup.model(config.n_qubits, config.n_layers, config.observable_seed)
     start = time.perf_counter()
+    model, eps_all, k_all = _setup.sweep(config, [(eta, sigma) for eta in config.etas], progress)
     rows, cols = [], {k: [] for k in ("eps_final", "K_final", "eps_initial", "K_initial", "K_run_mean")}
     finite_t, t_noise = [], []
-    for eta in config.etas:
-        eps, k = _setup.run(model, eta, sigma, steps, config.samples, config.seed, progress)
+    for eta, eps, k in zip(config.etas, eps_all, k_all):
         k_run = k[:-1].mean(axis=0)
         for name, v in zip(cols, (eps[-1], k[-1], eps[0], k[0], k_run)):
             cols[name].append(v)
@@ -105,30 +101,20 @@ def run(config: Config, progress: bool = True) -> Result:
         },
         coords={"eta": etas},
     )
-    record = dict(title=TITLE, figure=NAME, **settings(config), model=model.to_dict(),
-                  model_note=_setup.note(model), K0_mean=float(np.mean(cols["K_initial"])),
-                  K_final_mean=float(np.mean(cols["K_final"])), eps0_mean=float(np.mean(cols["eps_initial"])),
-                  time_s=time.perf_counter() - start)
-    return Result(NAME, data, rows, record)
+    measured = {"K0_mean": float(np.mean(cols["K_initial"])), "K_final_mean": float(np.mean(cols["K_final"])),
+                "eps0_mean": float(np.mean(cols["eps_initial"]))}
+    return Result(NAME, data, rows, record(NAME, TITLE, config, model, _setup.note(model), start, **measured))
 
 
 def plot(result: Result):
     """Std of the final eps (dots, Z-sem bars) vs eta with sqrt of 001 eq. (31) (red) and the finite-t form."""
-    from matplotlib.figure import Figure
-
     d = result.data
     eta = d.eta.values
-    fig = Figure(figsize=(5.6, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _plot.axes()
     ax.plot(eta, d.theory_std_eps, color="tab:red", label="sqrt of 001 eq. (31), t -> infinity")
     ax.plot(eta, d.theory_std_eps_finite_t, color="tab:red", ls="--", lw=1, label="001 eqs. (63)-(64) at t = T")
-    ax.errorbar(eta, d.std_eps, yerr=Z * d.sem_std_eps.values, fmt="ko", ms=4, capsize=2,
-                label=f"simulation, std +- {Z:g} sem")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _plot.errorbar(ax, eta, d.std_eps, d.sem_std_eps, "simulation, std")
     c = result.config["config"]
-    ax.set(xlabel="learning rate eta", ylabel="sigma_eps = std eps(T)",
-           title=f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, sigma={c['sigma']:g}, T={c['steps']}, {c['samples']} samples")
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=8)
+    _plot.decorate(ax, "learning rate eta", "sigma_eps = std eps(T)", f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, "
+                   f"sigma={c['sigma']:g}, T={c['steps']}, {c['samples']} samples", log=True, title_size=9)
     return fig

@@ -1,0 +1,46 @@
+"""What the figures' ``plot`` functions share: a one-panel figure, simulated values with ``Z``-standard-error
+bars (:data:`qntk.experiments._table.Z`, the table's confidence interval), and the labels, title and legend.
+
+The figure is a bare :class:`matplotlib.figure.Figure`: no global pyplot state is touched.
+
+Example:
+    >>> fig, ax = axes()
+    >>> _ = errorbar(ax, [1, 2], [1.0, 2.0], [0.1, 0.2], "simulation")
+    >>> decorate(ax, "x", "y", "a title", log=True)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()], ax.get_xscale()
+    (['simulation +- 3 sem'], 'log')
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._table import Z
+
+
+def axes(width: float = 5.6):
+    """A one-panel figure ``width`` x 4.2 inches in constrained layout, and its axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, 4.2), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def errorbar(ax, x, values, sem, label: str | None = None, fmt: str = "ko", ms: float = 4, **style):
+    """``values`` at ``x`` with bars of ``Z`` standard errors ``sem``; ``label`` (if any) gets `` +- Z sem``."""
+    if label is not None:
+        style["label"] = f"{label} +- {Z:g} sem"
+    return ax.errorbar(x, values, yerr=Z * np.asarray(sem), fmt=fmt, ms=ms, capsize=2, **style)
+
+
+def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool = False, title_size: float | None = None,
+             legend_size: float = 8, **legend) -> None:
+    """Log-log axes if ``log``, the axis labels, the title (at ``title_size`` points, for a long one) and a
+    legend in ``legend_size`` points (``legend``: more :meth:`matplotlib.axes.Axes.legend` arguments)."""
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if title_size is not None:
+        ax.title.set_fontsize(title_size)
+    ax.legend(fontsize=legend_size, **legend)
