@@ -74,7 +74,7 @@ def test_one_scale_rule_for_circuits_models_and_theory(bad):
     """Scale 0 used to be rejected by the circuits and accepted by the theory; now every place agrees."""
     o = np.diag([1.0, -1.0])
     for build in (lambda: circuits.from_paulis(["X"], scale=bad), lambda: ansatze.rpa(1, 2, scale=bad),
-                  lambda: Model("rpa", 1, 2, "Z", scale=bad), lambda: haar.mean_qntk(o, None, 2, bad)):
+                  lambda: Model("rpa", 1, 2, "Z", scale=bad), lambda: haar.mean_K(o, None, 2, bad)):
         with pytest.raises(ValueError, match="scale"):
             build()
 

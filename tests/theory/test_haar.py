@@ -367,7 +367,7 @@ def g2_closed_form(o, g, s):
 def test_mean_qntk_closed_form_any_generator(rng, d):
     o, g = random_hermitian(rng, d) + 0.3 * np.eye(d), random_hermitian(rng, d) + 0.7 * np.eye(d)
     for L, s in [(1, 1.0), (7, 0.5), (3, -1.3)]:
-        assert_close(haar.mean_qntk(o, g, L, s), L * g2_closed_form(o, g, s))
+        assert_close(haar.mean_K(o, g, L, s), L * g2_closed_form(o, g, s))
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
@@ -381,7 +381,7 @@ def test_mean_qntk_equals_001_eq22_for_pauli_generators(n):
         _, t1, t2, *_ = traces(o)
         for s in (1.0, -1.0, 0.5):
             eq22 = 20 * s**2 * (d * t2 - t1**2) * 2 / (d + 1) / (d**2 - 1)
-            assert_close(haar.mean_qntk(o, label, 20, s), eq22)
+            assert_close(haar.mean_K(o, label, 20, s), eq22)
 
 
 def test_mean_qntk_equals_004_eq38_for_traceless():
@@ -389,33 +389,33 @@ def test_mean_qntk_equals_004_eq38_for_traceless():
     for n in (2, 3, 5):
         d, obs = 2**n, observables.xxz(n)
         want = 12 * d * obs.trace_power(2) / (2 * (d - 1) * (d + 1) ** 2)
-        assert_close(haar.mean_qntk(obs, None, 12, 0.5), want)
+        assert_close(haar.mean_K(obs, None, 12, 0.5), want)
 
 
 def test_statistics_depend_only_on_traceless_part(rng):
     d = 8
     o, g = random_hermitian(rng, d), PauliString.from_label("XZY").matrix()
     shifted = o + 2.5 * np.eye(d)
-    for f in (haar.mean_qntk, haar.var_qntk, haar.mean_dqntk):
+    for f in (haar.mean_K, haar.var_K, haar.mean_mu):
         assert_close(f(shifted, g, 5, 0.5), f(o, g, 5, 0.5), what=f.__name__)
-    assert_close(haar.var_qntk(shifted, g, 5, 0.5, model="chain"), haar.var_qntk(o, g, 5, 0.5, model="chain"))
+    assert_close(haar.var_K(shifted, g, 5, 0.5, model="chain"), haar.var_K(o, g, 5, 0.5, model="chain"))
 
 
 def test_mean_dqntk_vanishes_only_with_odd_traces(rng):
     """E[mu] is proportional to tr(O_bar^3) (O_bar the traceless part): zero for a Pauli string, not
     for the XXZ chain (000/001's E[mu] = 0 does not hold in general)."""
     n, d = 3, 8
-    assert abs(haar.mean_dqntk(observables.pauli_measurement("XZI"), "YYZ", 10, 0.5)) < EXACT
+    assert abs(haar.mean_mu(observables.pauli_measurement("XZI"), "YYZ", 10, 0.5)) < EXACT
     xxz = observables.xxz(n)
-    assert xxz.trace_power(3) != 0 and haar.mean_dqntk(xxz, "YYZ", 10, 0.5) < -0.1
+    assert xxz.trace_power(3) != 0 and haar.mean_mu(xxz, "YYZ", 10, 0.5) < -0.1
     o1, o2 = random_hermitian(rng, d), random_hermitian(rng, d)
 
     def t3(o):
         ob = o - np.trace(o).real / d * np.eye(d)
         return np.trace(ob @ ob @ ob).real
 
-    assert_close(haar.mean_dqntk(o1, "YYZ", 6, 0.5) / t3(o1), haar.mean_dqntk(o2, "YYZ", 6, 0.5) / t3(o2))
-    assert_close(haar.mean_dqntk(o1, "YYZ", 1, 0.5), 0.0)  # diagonal terms: tr([G,C] C^2) = 0 identically
+    assert_close(haar.mean_mu(o1, "YYZ", 6, 0.5) / t3(o1), haar.mean_mu(o2, "YYZ", 6, 0.5) / t3(o2))
+    assert_close(haar.mean_mu(o1, "YYZ", 1, 0.5), 0.0)  # diagonal terms: tr([G,C] C^2) = 0 identically
 
 
 def test_mean_eps_and_eps_sq(rng):
@@ -461,8 +461,8 @@ def test_mean_and_var_qntk_monte_carlo_independent(rng, n):
         grads = sample_gradients(rng, o, g, L * MC_SAMPLES, d)
         for s in (0.5, -1.0):
             k = ((s * grads) ** 2).reshape(MC_SAMPLES, L).sum(axis=1)
-            assert_mc_mean(k, haar.mean_qntk(o, g, L, s), f"E K {name} d={d} s={s}")
-            assert_mc_var(k, haar.var_qntk(o, g, L, s), f"Var K {name} d={d} s={s}")
+            assert_mc_mean(k, haar.mean_K(o, g, L, s), f"E K {name} d={d} s={s}")
+            assert_mc_var(k, haar.var_K(o, g, L, s), f"Var K {name} d={d} s={s}")
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -480,15 +480,15 @@ def test_chain_model_pair_moments_monte_carlo(rng, n):
         h12 = (-(s**2) * expval(psi, g @ c2 - c2 @ g)).real
         m = haar.gradient_moments(o, g, s)
         assert_mc_mean(g1**2 * g2**2, m["g2g2"], f"E g1^2 g2^2 {name} d={d}")
-        assert_mc_mean(h12 * g1 * g2, haar.mean_dqntk(o, g, 2, s) / 2, f"E H12 g1 g2 {name} d={d}")
+        assert_mc_mean(h12 * g1 * g2, haar.mean_mu(o, g, 2, s) / 2, f"E H12 g1 g2 {name} d={d}")
         # E[eps mu] = E[(<A> - O_0) mu]: the pair term, and the diagonal term H_11 g_1^2
         out = expval(psi, a).real
         h11 = (-(s**2) * expval(psi, g @ c1 - c1 @ g)).real
         target = 0.7
-        pair = haar.mean_eps_dqntk(o, g, 2, s, target) - 2 * haar.mean_eps_dqntk(o, g, 1, s, target)
+        pair = haar.mean_eps_mu(o, g, 2, s, target) - 2 * haar.mean_eps_mu(o, g, 1, s, target)
         assert_mc_mean((out - target) * h12 * g1 * g2, pair / 2, f"E eps H12 g1 g2 {name} d={d}")
-        assert_mc_mean((out - target) * h11 * g1**2, haar.mean_eps_dqntk(o, g, 1, s, target), f"E eps H11 g1^2 {name} d={d}")
-        assert_mc_mean((out - target) * g1**2, haar.mean_eps_qntk(o, g, 1, s, target), f"E eps g^2 {name} d={d}")
+        assert_mc_mean((out - target) * h11 * g1**2, haar.mean_eps_mu(o, g, 1, s, target), f"E eps H11 g1^2 {name} d={d}")
+        assert_mc_mean((out - target) * g1**2, haar.mean_eps_K(o, g, 1, s, target), f"E eps g^2 {name} d={d}")
 
 
 @pytest.mark.parametrize("pattern", [(0, 0, 0, 0), (0, 1, 0, 1), (0, 0, 1, 2)])
@@ -544,17 +544,17 @@ def test_per_layer_generators_against_a_chain_circuit(rng):
         return k.qntk, k.dqntk, k.eps
 
     k, mu, eps = map(np.asarray, stats(circs, theta, states))
-    assert_mc_mean(k, haar.mean_qntk(o, gens, None, s), "E K")
-    assert_mc_var(k, haar.var_qntk(o, gens, None, s, model="chain"), "Var K")
-    assert_mc_mean(mu, haar.mean_dqntk(o, gens, None, s), "E mu")
-    assert_mc_mean(eps * mu, haar.mean_eps_dqntk(o, gens, None, s, target), "E eps mu")
-    assert_mc_mean(eps * k, haar.mean_eps_qntk(o, gens, None, s, target), "E eps K")
+    assert_mc_mean(k, haar.mean_K(o, gens, None, s), "E K")
+    assert_mc_var(k, haar.var_K(o, gens, None, s, model="chain"), "Var K")
+    assert_mc_mean(mu, haar.mean_mu(o, gens, None, s), "E mu")
+    assert_mc_mean(eps * mu, haar.mean_eps_mu(o, gens, None, s, target), "E eps mu")
+    assert_mc_mean(eps * k, haar.mean_eps_K(o, gens, None, s, target), "E eps K")
     # a single kind of layer is the scalar form
-    assert_close(haar.var_qntk(o, [zz] * 3, None, s, model="chain"), haar.var_qntk(o, zz, 3, s, model="chain"))
+    assert_close(haar.var_K(o, [zz] * 3, None, s, model="chain"), haar.var_K(o, zz, 3, s, model="chain"))
     with pytest.raises(ValueError, match="per-layer generators"):
-        haar.mean_qntk(o, gens, L + 1, s)
+        haar.mean_K(o, gens, L + 1, s)
     with pytest.raises(ValueError, match="one kind of generator"):
-        haar.mean_dqntk_sq(o, gens, None, s)
+        haar.mean_mu_sq(o, gens, None, s)
 
 
 # --- end to end: the random Pauli ansatz -------------------------------------------------------
@@ -591,15 +591,15 @@ def test_rpa_end_to_end():
         epss.append(np.asarray(eps))
     k, mu, eps = np.array(ks), np.array(mus), np.array(epss)
     mean_k, se_k = cluster_stats(k)
-    assert abs(mean_k - haar.mean_qntk(obs, None, L, 0.5)) <= N_SE * se_k
+    assert abs(mean_k - haar.mean_K(obs, None, L, 0.5)) <= N_SE * se_k
     mean_mu, se_mu = cluster_stats(mu)
-    assert abs(mean_mu - haar.mean_dqntk(obs, None, L, 0.5)) <= N_SE * se_mu
+    assert abs(mean_mu - haar.mean_mu(obs, None, L, 0.5)) <= N_SE * se_mu
     mean_emu, se_emu = cluster_stats(eps * mu)
-    assert abs(mean_emu - haar.mean_eps_dqntk(obs, None, L, 0.5)) <= N_SE * se_emu
+    assert abs(mean_emu - haar.mean_eps_mu(obs, None, L, 0.5)) <= N_SE * se_emu
     var_k, se_var = cluster_stats((k - mean_k) ** 2)
-    assert abs(var_k - haar.var_qntk(obs, None, L, 0.5, model="chain")) <= N_SE * se_var
+    assert abs(var_k - haar.var_K(obs, None, L, 0.5, model="chain")) <= N_SE * se_var
     # the independent-layer model of 001 eq. (21) misses the pair covariance of a real circuit
-    assert abs(var_k - haar.var_qntk(obs, None, L, 0.5, model="independent")) > N_SE * se_var
+    assert abs(var_k - haar.var_K(obs, None, L, 0.5, model="independent")) > N_SE * se_var
 
 
 @pytest.mark.slow
@@ -621,8 +621,8 @@ def test_rpa_end_to_end_dqntk_second_moment():
         th = jax.random.uniform(jax.random.key(c), (chunk, L), maxval=2 * np.pi)
         mus.append(np.asarray(batch(circs, th)))
     mu = np.concatenate(mus)
-    assert_mc_mean(mu, haar.mean_dqntk(obs, None, L, 0.5), "E mu")
-    assert_mc_mean(mu**2, haar.mean_dqntk_sq(obs, None, L, 0.5), "E mu^2")
+    assert_mc_mean(mu, haar.mean_mu(obs, None, L, 0.5), "E mu")
+    assert_mc_mean(mu**2, haar.mean_mu_sq(obs, None, L, 0.5), "E mu^2")
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -631,17 +631,17 @@ def test_rpa_end_to_end_dqntk_second_moment():
 def test_quantities_reject_bad_arguments():
     o = observables.xxz(2).matrix()
     with pytest.raises(ValueError, match="Hermitian"):
-        haar.mean_qntk(o + 1j * np.triu(np.ones((4, 4)), 1), None, 3, 0.5)
+        haar.mean_K(o + 1j * np.triu(np.ones((4, 4)), 1), None, 3, 0.5)
     with pytest.raises(ValueError, match="square"):
-        haar.mean_qntk(np.ones((4, 3)), None, 3, 0.5)
+        haar.mean_K(np.ones((4, 3)), None, 3, 0.5)
     with pytest.raises(ValueError, match="one dimension"):
-        haar.mean_qntk(o, "XYZ", 3, 0.5)
+        haar.mean_K(o, "XYZ", 3, 0.5)
     with pytest.raises(ValueError, match="n_layers"):
-        haar.mean_qntk(o, None, 0, 0.5)
+        haar.mean_K(o, None, 0, 0.5)
     with pytest.raises(ValueError, match="scale"):
-        haar.var_qntk(o, None, 2, float("nan"))
+        haar.var_K(o, None, 2, float("nan"))
     with pytest.raises(ValueError, match="model"):
-        haar.var_qntk(o, None, 2, 0.5, model="global")
+        haar.var_K(o, None, 2, 0.5, model="global")
     with pytest.raises(ValueError, match="not a permutation"):
         weingarten.haar_moment([o], [o], (1,))
     with pytest.raises(ValueError, match="same number"):
@@ -653,8 +653,8 @@ def test_quantities_reject_bad_arguments():
 def test_scale_is_required_finite_and_non_zero():
     """No default scale, and the circuits' rule: a finite non-zero real."""
     o = observables.xxz(2).matrix()
-    for f in (haar.mean_qntk, haar.var_qntk, haar.mean_dqntk, haar.mean_dqntk_sq, haar.lambda_ratio, haar.zeta_ratio,
-              haar.mean_eps_qntk, haar.mean_eps_dqntk):
+    for f in (haar.mean_K, haar.var_K, haar.mean_mu, haar.mean_mu_sq, haar.lambda_ratio, haar.zeta_ratio,
+              haar.mean_eps_K, haar.mean_eps_mu):
         with pytest.raises(TypeError):
             f(o, None, 2)
         for bad in (0, 0.0, float("nan"), float("inf"), True, "0.5"):
@@ -664,7 +664,7 @@ def test_scale_is_required_finite_and_non_zero():
         haar.gradient_moments(o, None)
     with pytest.raises(ValueError, match="non-zero"):
         haar.gradient_moments(o, None, 0.0)
-    assert haar.mean_qntk(o, None, None, 0.5) == haar.mean_qntk(o, None, 1, 0.5)  # None: the defaults
+    assert haar.mean_K(o, None, None, 0.5) == haar.mean_K(o, None, 1, 0.5)  # None: the defaults
 
 
 # --- the on-disk cache --------------------------------------------------------------------------

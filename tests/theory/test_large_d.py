@@ -17,14 +17,14 @@ def test_eq9_is_half_the_exact_large_d_mean():
     ratios = []
     for n in QUBITS:
         o, d = observables.xxz(n), 2**n
-        ratio = haar.mean_qntk(o, None, 10, 1.0) / large_d.mean_qntk(o, 10)
+        ratio = haar.mean_K(o, None, 10, 1.0) / large_d.mean_K(o, 10)
         assert ratio == pytest.approx(2 * d**3 / ((d + 1) * (d**2 - 1)), rel=1e-12)
         ratios.append(ratio)
     assert np.all(np.diff(ratios) > 0) and ratios[-1] == pytest.approx(2.0, abs=0.01)
     # linear in L, the same for s = +1 and -1 (K scales as s^2)
     o = observables.random_pauli_mixture(3, seed=2)
-    assert large_d.mean_qntk(o, 40) == pytest.approx(4 * large_d.mean_qntk(o.matrix(), 10), rel=1e-12)
-    assert haar.mean_qntk(o, None, 10, -1.0) == pytest.approx(haar.mean_qntk(o, None, 10, 1.0), rel=1e-12)
+    assert large_d.mean_K(o, 40) == pytest.approx(4 * large_d.mean_K(o.matrix(), 10), rel=1e-12)
+    assert haar.mean_K(o, None, 10, -1.0) == pytest.approx(haar.mean_K(o, None, 10, 1.0), rel=1e-12)
 
 
 def test_eq12_is_the_large_d_limit_of_the_independent_layer_variance():
@@ -33,7 +33,7 @@ def test_eq12_is_the_large_d_limit_of_the_independent_layer_variance():
     d, gap = [], []
     for n in QUBITS:
         o = observables.xxz(n)
-        ratio = haar.var_qntk(o, None, 10, 1.0, model="independent") / large_d.std_qntk(o, 10) ** 2
+        ratio = haar.var_K(o, None, 10, 1.0, model="independent") / large_d.std_K(o, 10) ** 2
         d.append(2**n)
         gap.append(1 - ratio)
     gap = np.asarray(gap)
@@ -44,8 +44,8 @@ def test_eq12_is_the_large_d_limit_of_the_independent_layer_variance():
 
 def test_std_scales_as_sqrt_layers_and_checks_arguments():
     o = observables.xxz(3)
-    assert large_d.std_qntk(o, 40) == pytest.approx(2 * large_d.std_qntk(o, 10), rel=1e-12)
+    assert large_d.std_K(o, 40) == pytest.approx(2 * large_d.std_K(o, 10), rel=1e-12)
     with pytest.raises(ValueError, match="n_layers"):
-        large_d.mean_qntk(o, 0)
+        large_d.mean_K(o, 0)
     with pytest.raises(ValueError, match="Hermitian"):
-        large_d.std_qntk(np.array([[0.0, 1.0], [0.0, 0.0]]), 4)
+        large_d.std_K(np.array([[0.0, 1.0], [0.0, 0.0]]), 4)

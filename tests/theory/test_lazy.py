@@ -73,15 +73,15 @@ def test_ensemble_residual_matches_random_circuits():
     model = Model("rpa", 2, 64, "random:terms=10,seed=0", target=-1.0, scale=-1.0, options={"paulis": "full"})
     o = model.operator.matrix()
     raw = kernel_stats.run(kernel_stats.KernelStatsConfig(model, samples=20, circuits=200, seed=1), progress=False)
-    k_mean, k_var = haar.mean_qntk(o, None, 64, -1.0), haar.var_qntk(o, None, 64, -1.0, model="chain")
+    k_mean, k_var = haar.mean_K(o, None, 64, -1.0), haar.var_K(o, None, 64, -1.0, model="chain")
     eps_mean = haar.mean_eps(o, model.target)
-    cov = haar.mean_eps_qntk(o, None, 64, -1.0, model.target) - eps_mean * k_mean
+    cov = haar.mean_eps_K(o, None, 64, -1.0, model.target) - eps_mean * k_mean
     for x in (0.005, 0.02, 0.05):
         sim, _, sem = kernel_stats.mean_std_sem(raw["eps"] * np.exp(-x * raw["K"]))
         assert abs(sim - lazy.ensemble_residual(x, 1, eps_mean, k_mean, k_var, cov)) <= N_SE * sem, x
     assert sim - eps_mean * np.exp(-x * k_mean) > 10 * sem  # K̄ alone misses the late-time mean
     assert lazy.ensemble_residual(0.01, 10, 1.0, 10.0, 0.0) == pytest.approx(np.exp(-1.0))
-    with pytest.raises(ValueError, match="qntk_var"):
+    with pytest.raises(ValueError, match="K_var"):
         lazy.ensemble_residual(0.01, 10, 1.0, 10.0, -1.0)
 
 
@@ -98,7 +98,7 @@ def test_frozen_forms_and_precision():
 
 
 def test_concentration_verdicts():
-    out = lazy.concentration(dqntk_std=10.0, qntk_mean=100.0, qntk_std=5.0, eta=1e-3, eps0=2.0)
+    out = lazy.concentration(mu_std=10.0, K_mean=100.0, K_std=5.0, eta=1e-3, eps0=2.0)
     assert out["dK_over_K"] == pytest.approx(0.05) and out["dK_over_K_verdict"] == "satisfied"
     assert out["second_order"] == pytest.approx(1e-4)
     assert lazy.concentration(1.0, 1.0, 0.5, 1.0, 1.0)["dK_over_K_verdict"] == "marginal"

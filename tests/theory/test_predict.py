@@ -33,9 +33,9 @@ def test_several_kinds_of_generator_use_each_layers_own():
     p = theory.predict(model)
     gens, scale = _predict._generators(model), model.generator_scale
     o = model.operator.matrix()
-    assert p["K_mean"] == pytest.approx(sum(haar.mean_qntk(o, g, 1, scale) for g in gens))
-    assert p["K_std"] ** 2 == pytest.approx(haar.var_qntk(o, gens, None, scale, model="chain"))
-    assert p["mu_mean"] == pytest.approx(haar.mean_dqntk(o, gens, None, scale))
+    assert p["K_mean"] == pytest.approx(sum(haar.mean_K(o, g, 1, scale) for g in gens))
+    assert p["K_std"] ** 2 == pytest.approx(haar.var_K(o, gens, None, scale, model="chain"))
+    assert p["mu_mean"] == pytest.approx(haar.mean_mu(o, gens, None, scale))
     assert p["mu_std"] is None and "kinds of layer generator" in p["note"]
 
 

@@ -72,11 +72,11 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     _check_run(eta, sigma, precision)
     o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
     kinds = len(haar.group_by_spectrum(gens)[0])
-    k_mean = haar.mean_qntk(o, gens, None, s)
-    k_std = math.sqrt(max(haar.var_qntk(o, gens, None, s, model="chain"), 0.0))
-    mu_mean = haar.mean_dqntk(o, gens, None, s)
+    k_mean = haar.mean_K(o, gens, None, s)
+    k_std = math.sqrt(max(haar.var_K(o, gens, None, s, model="chain"), 0.0))
+    mu_mean = haar.mean_mu(o, gens, None, s)
     # E[mu^2] is built for one kind of generator; with several kinds (hva) it is not given.
-    mu_sq = haar.mean_dqntk_sq(o, gens, None, s) if mu_std and kinds == 1 else None
+    mu_sq = haar.mean_mu_sq(o, gens, None, s) if mu_std and kinds == 1 else None
     eps_mean, eps_sq = haar.mean_eps(o, model.target), haar.mean_eps_sq(o, model.target)
     out = {
         "K_mean": k_mean,
@@ -84,7 +84,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         "mu_mean": mu_mean,
         "mu_std": None if mu_sq is None else math.sqrt(max(mu_sq - mu_mean**2, 0.0)),
         "lambda_ratio": mu_mean / k_mean,
-        "zeta_ratio": haar.mean_eps_dqntk(o, gens, None, s, model.target) / k_mean**2,
+        "zeta_ratio": haar.mean_eps_mu(o, gens, None, s, model.target) / k_mean**2,
         "eps_mean": eps_mean,
         "eps_std": math.sqrt(max(eps_sq - eps_mean**2, 0.0)),
         "eps_rms": math.sqrt(eps_sq),
@@ -138,10 +138,10 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
     """
     _check_run(eta, None, None)
     o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
-    k_mean = haar.mean_qntk(o, gens, None, s)
-    k_var = max(haar.var_qntk(o, gens, None, s, model="chain"), 0.0)
+    k_mean = haar.mean_K(o, gens, None, s)
+    k_var = max(haar.var_K(o, gens, None, s, model="chain"), 0.0)
     eps_mean = haar.mean_eps(o, model.target)
-    cov = haar.mean_eps_qntk(o, gens, None, s, model.target) - eps_mean * k_mean
+    cov = haar.mean_eps_K(o, gens, None, s, model.target) - eps_mean * k_mean
     t = np.asarray(steps, dtype=float)
     return {
         "K_mean": k_mean,

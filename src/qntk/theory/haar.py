@@ -32,9 +32,9 @@ Every quantity that needs several layers at once (``mu``, ``mu^2``) uses the cha
 Every function takes the generator scale ``s`` explicitly (no default): ``0.5`` for
 ``exp(-i theta G/2)``, ``-1`` for 000/001's ``exp(+i theta G)``.
 
-Public functions: :func:`mean_qntk`, :func:`var_qntk`, :func:`gradient_moments`, :func:`mean_dqntk`,
-:func:`mean_dqntk_sq`, :func:`mean_eps_dqntk`, :func:`lambda_ratio`, :func:`zeta_ratio`,
-:func:`mean_eps_qntk`, :func:`mean_eps`, :func:`mean_eps_sq`; :func:`group_by_spectrum`;
+Public functions: :func:`mean_K`, :func:`var_K`, :func:`gradient_moments`, :func:`mean_mu`,
+:func:`mean_mu_sq`, :func:`mean_eps_mu`, :func:`lambda_ratio`, :func:`zeta_ratio`,
+:func:`mean_eps_K`, :func:`mean_eps`, :func:`mean_eps_sq`; :func:`group_by_spectrum`;
 :data:`MODELS`.
 """
 
@@ -205,7 +205,7 @@ def gradient_moments(observable, generator, scale: float) -> dict[str, float]:
     Returns ``{"g2": E[g^2], "g4": E[g^4], "g2g2": E[g_l1^2 g_l2^2] (chain model, l1 != l2)}``.
 
     Args:
-        observable, generator, scale: as in :func:`mean_qntk` (one generator).
+        observable, generator, scale: as in :func:`mean_K` (one generator).
 
     Example:
         >>> from qntk.models import observables
@@ -222,7 +222,7 @@ def gradient_moments(observable, generator, scale: float) -> dict[str, float]:
     }
 
 
-def mean_qntk(observable, generator, n_layers: int | None, scale: float) -> float:
+def mean_K(observable, generator, n_layers: int | None, scale: float) -> float:
     """Exact Haar average ``E[K]`` of the QNTK at initialization, any ``O`` and ``G``, any ``d``.
 
     With ``g_l = i s <psi_l|[G, A_l]|psi_l>``, a Haar state and a Haar conjugate ``A_l = V O V^dagger``,
@@ -256,7 +256,7 @@ def mean_qntk(observable, generator, n_layers: int | None, scale: float) -> floa
     Example:
         >>> from qntk.models import observables
         >>> obs = observables.xxz(3)
-        >>> k = mean_qntk(obs, "XYZ", n_layers=20, scale=-1.0)
+        >>> k = mean_K(obs, "XYZ", n_layers=20, scale=-1.0)
         >>> d, t1, t2 = 8, obs.trace_power(1), obs.trace_power(2)
         >>> bool(np.isclose(k, 20 * (d * t2 - t1**2) * 2 / (d + 1) / (d**2 - 1)))  # 001 eq. (22)
         True
@@ -264,7 +264,7 @@ def mean_qntk(observable, generator, n_layers: int | None, scale: float) -> floa
     return float(check_scale(scale) ** 2 * _Layers(observable, generator, n_layers).single("g2"))
 
 
-def var_qntk(observable, generator, n_layers: int | None, scale: float, *, model: str = "independent") -> float:
+def var_K(observable, generator, n_layers: int | None, scale: float, *, model: str = "independent") -> float:
     """Exact Haar variance ``Var K`` at initialization.
 
     * ``model="independent"`` (001 eq. (21)): the layers are independent, ``Var K = L (E[g^4] - E[g^2]^2)``;
@@ -276,7 +276,7 @@ def var_qntk(observable, generator, n_layers: int | None, scale: float, *, model
     004 eq. (44) adds an ``L^2`` term, which the chain model reproduces (``docs/theory-haar.md``).
 
     Args:
-        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        observable, generator, n_layers, scale: as in :func:`mean_K`.
         model: ``"independent"`` or ``"chain"``.
 
     Returns:
@@ -284,8 +284,8 @@ def var_qntk(observable, generator, n_layers: int | None, scale: float, *, model
 
     Example:
         >>> from qntk.models import observables
-        >>> v1 = var_qntk(observables.xxz(2), "XY", 10, 0.5)
-        >>> v2 = var_qntk(observables.xxz(2), "XY", 10, 0.5, model="chain")
+        >>> v1 = var_K(observables.xxz(2), "XY", 10, 0.5)
+        >>> v2 = var_K(observables.xxz(2), "XY", 10, 0.5, model="chain")
         >>> bool(v1 > 0), bool(v2 > v1)
         (True, True)
     """
@@ -297,7 +297,7 @@ def var_qntk(observable, generator, n_layers: int | None, scale: float, *, model
     return float(s**4 * var)
 
 
-def mean_dqntk(observable, generator, n_layers: int | None, scale: float) -> float:
+def mean_mu(observable, generator, n_layers: int | None, scale: float) -> float:
     """Exact Haar average ``E[mu]`` of the dQNTK ``mu = sum_{l1 l2} d^2 eps / d theta_l1 d theta_l2 g_l1 g_l2``.
 
     .. math::  \\mathbb E[\\mu] = L\\, s^4\\, \\mathbb E\\big[\\langle[G,[G,A]]\\rangle \\langle[G,A]\\rangle^2\\big]
@@ -313,37 +313,37 @@ def mean_dqntk(observable, generator, n_layers: int | None, scale: float) -> flo
     ``s = 1/2``, 004 eq. (40) (``docs/theory-haar.md`` has the numbers).
 
     Args:
-        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        observable, generator, n_layers, scale: as in :func:`mean_K`.
 
     Returns:
         ``E[mu]``.
 
     Example:
         >>> from qntk.models import observables
-        >>> round(mean_dqntk(observables.pauli_measurement("XZ"), "YY", 10, 0.5), 12)
+        >>> round(mean_mu(observables.pauli_measurement("XZ"), "YY", 10, 0.5), 12)
         0.0
     """
     layers = _Layers(observable, generator, n_layers)
     return float(check_scale(scale) ** 4 * (layers.single("hg2") + layers.ordered_pairs(lambda a, b: layers.value("hgg", a, b))))
 
 
-def mean_eps_qntk(observable, generator, n_layers: int | None, scale: float, target: float = 0.0) -> float:
+def mean_eps_K(observable, generator, n_layers: int | None, scale: float, target: float = 0.0) -> float:
     """Exact Haar average ``E[eps K]``: ``s^2 sum_l E[<A> <i[G_l, A]>^2] - O_0 E[K]`` (degree-3 averages).
 
-    With :func:`mean_eps`, :func:`mean_qntk` it gives ``Cov(eps, K)``: the residual and the kernel of a
+    With :func:`mean_eps`, :func:`mean_K` it gives ``Cov(eps, K)``: the residual and the kernel of a
     random circuit are correlated unless ``tr(O_bar^3) = 0``, which biases the ensemble-averaged decay
     of :func:`qntk.theory.lazy.ensemble_residual`.
 
     Args:
-        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        observable, generator, n_layers, scale: as in :func:`mean_K`.
         target: ``O_0``.
     """
     layers = _Layers(observable, generator, n_layers)
     s2 = check_scale(scale) ** 2
-    return float(s2 * layers.single("og2") - check_real("target", target) * mean_qntk(observable, generator, n_layers, scale))
+    return float(s2 * layers.single("og2") - check_real("target", target) * mean_K(observable, generator, n_layers, scale))
 
 
-def mean_eps_dqntk(observable, generator, n_layers: int | None, scale: float, target: float = 0.0) -> float:
+def mean_eps_mu(observable, generator, n_layers: int | None, scale: float, target: float = 0.0) -> float:
     """Exact Haar average ``E[eps mu]`` (chain model), the numerator of 004's dynamical index.
 
     .. math::  \\mathbb E[\\varepsilon\\mu] = L\\, s^4\\, \\mathbb E\\big[\\langle A\\rangle \\langle[G,[G,A]]\\rangle
@@ -355,7 +355,7 @@ def mean_eps_dqntk(observable, generator, n_layers: int | None, scale: float, ta
     ``zeta_0 = E[eps mu] / E[K]^2`` for a traceless ``O``; see :func:`zeta_ratio`.
 
     Args:
-        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        observable, generator, n_layers, scale: as in :func:`mean_K`.
         target: ``O_0``.
 
     Returns:
@@ -363,7 +363,7 @@ def mean_eps_dqntk(observable, generator, n_layers: int | None, scale: float, ta
     """
     layers, s = _Layers(observable, generator, n_layers), check_scale(scale)
     o_mu = s**4 * (layers.single("ohg2") + layers.ordered_pairs(lambda a, b: layers.value("ohgg", a, b)))
-    return float(o_mu - check_real("target", target) * mean_dqntk(observable, generator, n_layers, scale))
+    return float(o_mu - check_real("target", target) * mean_mu(observable, generator, n_layers, scale))
 
 
 def lambda_ratio(observable, generator, n_layers: int | None, scale: float) -> float:
@@ -373,7 +373,7 @@ def lambda_ratio(observable, generator, n_layers: int | None, scale: float) -> f
     its leading order ``L tr(O^3) / (4 d tr O^2)`` (``s = 1/2``, traceless ``O``) is this ratio's
     ``L, d >> 1`` limit (``docs/theory-haar.md``).
     """
-    return mean_dqntk(observable, generator, n_layers, scale) / mean_qntk(observable, generator, n_layers, scale)
+    return mean_mu(observable, generator, n_layers, scale) / mean_K(observable, generator, n_layers, scale)
 
 
 def zeta_ratio(observable, generator, n_layers: int | None, scale: float, target: float = 0.0) -> float:
@@ -385,8 +385,8 @@ def zeta_ratio(observable, generator, n_layers: int | None, scale: float, target
         >>> bool(np.isfinite(z))
         True
     """
-    k = mean_qntk(observable, generator, n_layers, scale)
-    return mean_eps_dqntk(observable, generator, n_layers, scale, target) / k**2
+    k = mean_K(observable, generator, n_layers, scale)
+    return mean_eps_mu(observable, generator, n_layers, scale, target) / k**2
 
 
 def _mu_sq_patterns() -> dict[tuple[int, int, int, int], tuple[int, int]]:
@@ -441,7 +441,7 @@ def _mu_sq_term_symbolic(pattern: tuple[int, int, int, int], d: int) -> TracePol
     return poly
 
 
-def mean_dqntk_sq(observable, generator, n_layers: int | None, scale: float) -> float:
+def mean_mu_sq(observable, generator, n_layers: int | None, scale: float) -> float:
     """Exact ``E[mu^2]`` under the chain model; ``Delta mu = sqrt(E[mu^2])`` of 000 eq. (15), 001 eq. (51).
 
     .. math::  \\mathbb E[\\mu^2] = \\sum_{m=1}^{4} \\binom{L}{m}
@@ -455,19 +455,19 @@ def mean_dqntk_sq(observable, generator, n_layers: int | None, scale: float) -> 
     given ``d`` takes of the order of 30 s.
 
     Args:
-        observable, generator, n_layers, scale: as in :func:`mean_qntk`.
+        observable, generator, n_layers, scale: as in :func:`mean_K`.
 
     Returns:
-        ``E[mu^2]``; ``Var mu = E[mu^2] - E[mu]^2`` with :func:`mean_dqntk`.
+        ``E[mu^2]``; ``Var mu = E[mu^2] - E[mu]^2`` with :func:`mean_mu`.
 
     Example (about 30 s on first use at a new ``d``, hence skipped in the doctests):
         >>> from qntk.models import observables
-        >>> round(mean_dqntk_sq(observables.xxz(3), None, 20, 0.5), 1)  # doctest: +SKIP
+        >>> round(mean_mu_sq(observables.xxz(3), None, 20, 0.5), 1)  # doctest: +SKIP
         27531.3
     """
     layers, s = _Layers(observable, generator, n_layers), check_scale(scale)
     if len(layers.gens) > 1:
-        raise ValueError(f"mean_dqntk_sq takes one kind of generator for every layer; got {len(layers.gens)} kinds "
+        raise ValueError(f"mean_mu_sq takes one kind of generator for every layer; got {len(layers.gens)} kinds "
                          "(by spectrum): pass a single generator.")
     o, g, d, L = layers.o, layers.gens[0], layers.d, layers.n_layers
     total = 0.0
@@ -500,3 +500,8 @@ def mean_eps_sq(observable, target: float = 0.0) -> float:
     d, o0 = o.shape[0], check_real("target", target)
     t1, t2 = np.trace(o).real, np.trace(o @ o).real
     return float((t1**2 + t2) / (d * (d + 1)) - 2 * o0 * t1 / d + o0**2)
+
+
+# The names of qntk 0.1, kept for one release (docs/glossary.md).
+mean_qntk, var_qntk, mean_dqntk, mean_dqntk_sq = mean_K, var_K, mean_mu, mean_mu_sq
+mean_eps_qntk, mean_eps_dqntk = mean_eps_K, mean_eps_mu

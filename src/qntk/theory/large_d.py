@@ -7,15 +7,15 @@ scale multiply ``K̄`` and ``Delta K`` by ``s^2``), with ``d = 2^n`` (000's ``D`
 parametrized layers.
 
 * 000 eq. (9), ``K̄ ≈ L tr(O^2) / d^2``, is half the exact large-d limit ``2 L tr(O^2) / d^2`` of
-  001 eq. (22) (:func:`qntk.theory.haar.mean_qntk`; docs/conventions.md).
+  001 eq. (22) (:func:`qntk.theory.haar.mean_K`; docs/conventions.md).
 * 000 eq. (12), ``Delta K ≈ sqrt(L) / d^2 sqrt(8 tr^2 O^2 + 12 tr O^4)``, is the exact large-d limit of
-  the independent-layer ``Var K`` (:func:`qntk.theory.haar.var_qntk`, ``model="independent"``) for a
+  the independent-layer ``Var K`` (:func:`qntk.theory.haar.var_K`, ``model="independent"``) for a
   traceless ``O`` (docs/theory-haar.md).
 
 Example:
     >>> from qntk.models import observables
     >>> o = observables.random_pauli_mixture(4, seed=0)  # 000 Fig. 1: n = 4, L = 40
-    >>> round(mean_qntk(o, 40), 2), round(std_qntk(o, 40) / mean_qntk(o, 40), 2)
+    >>> round(mean_K(o, 40), 2), round(std_K(o, 40) / mean_K(o, 40), 2)
     (10.97, 0.49)
 """
 
@@ -33,7 +33,7 @@ def _traces(observable) -> tuple[float, float, int]:
     return np.trace(o @ o).real, np.trace(np.linalg.matrix_power(o, 4)).real, o.shape[0]
 
 
-def mean_qntk(observable, n_layers: int) -> float:
+def mean_K(observable, n_layers: int) -> float:
     """000 eq. (9): the mean QNTK of a deep 2-design circuit at large ``d``, ``K̄ ≈ L tr(O^2) / d^2``.
 
     Half the exact large-d value (001 eq. (22) gives ``2 L tr(O^2) / d^2``); ``s = +-1``.
@@ -53,7 +53,7 @@ def mean_qntk(observable, n_layers: int) -> float:
     return float(layers * tr2 / d**2)
 
 
-def std_qntk(observable, n_layers: int) -> float:
+def std_K(observable, n_layers: int) -> float:
     """000 eq. (12): the spread of the QNTK at large ``d``,
     ``Delta K ≈ sqrt(L) / d^2 sqrt(8 tr^2 O^2 + 12 tr O^4)``, so that ``Delta K / K̄ ~ 1/sqrt(L)``.
 

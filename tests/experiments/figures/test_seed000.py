@@ -18,9 +18,9 @@ def test_fig1_theory_columns_are_the_haar_averages_and_000_eqs_9_12(quick_result
     for layers in cfg.layers:
         o = _setup.model(cfg.n_qubits, layers, cfg.observable_seed).operator.matrix()
         point = d.sel(layers=layers)
-        assert float(point.theory_K) == pytest.approx(haar.mean_qntk(o, None, layers, -1.0), rel=1e-12)
-        assert float(point.eq9_K) == pytest.approx(large_d.mean_qntk(o, layers), rel=1e-12)
-        assert float(point.eq12_dK_over_K) == pytest.approx(large_d.std_qntk(o, layers) / large_d.mean_qntk(o, layers),
+        assert float(point.theory_K) == pytest.approx(haar.mean_K(o, None, layers, -1.0), rel=1e-12)
+        assert float(point.eq9_K) == pytest.approx(large_d.mean_K(o, layers), rel=1e-12)
+        assert float(point.eq12_dK_over_K) == pytest.approx(large_d.std_K(o, layers) / large_d.mean_K(o, layers),
                                                             rel=1e-12)
 
 

@@ -83,10 +83,10 @@ def run(config: Config, progress: bool = True) -> Result:
                                              seed=config.seed + layers)
         k = kernel_stats.run(cfg, progress=progress)["K"]
         o = model.operator.matrix()
-        k_th = haar.mean_qntk(o, None, layers, -1.0)
-        dk_th = np.sqrt(haar.var_qntk(o, None, layers, -1.0, model="chain")) / k_th
-        eq9 = large_d.mean_qntk(o, layers)
-        eq12 = large_d.std_qntk(o, layers) / eq9
+        k_th = haar.mean_K(o, None, layers, -1.0)
+        dk_th = np.sqrt(haar.var_K(o, None, layers, -1.0, model="chain")) / k_th
+        eq9 = large_d.mean_K(o, layers)
+        eq12 = large_d.std_K(o, layers) / eq9
         mean, _, sem = kernel_stats.mean_std_sem(k)
         ratio = float(np.std(k.ravel(), ddof=1) / np.mean(k))
         ratio_sem = _cluster_bootstrap_sem(k, rng, config.n_boot)
