@@ -47,7 +47,7 @@ from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, th
 from ._provenance import versions, write_atomic
 from ._sim import engine
 from .models import Model
-from .models._spec import check_bool, check_choice, check_int, check_real
+from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive
 from .models.ansatze import circuit_seeds
 from .theory import mean_residual
 
@@ -94,13 +94,11 @@ class TrainConfig:
         if self.loss is None:
             object.__setattr__(self, "loss", "quadratic" if self.model.data is None else "supervised")
         check_choice("loss", self.loss, LOSSES)
-        if not check_real("eta", self.eta) > 0:
-            raise ValueError(f"eta must be a positive finite learning rate, got {self.eta!r}.")
+        check_positive("eta", self.eta)
         for name in ("steps", "samples", "circuits", "snapshot_every"):
             check_int(name, getattr(self, name), 1)
         check_int("seed", self.seed, 0)
-        if check_real("sigma", self.sigma) < 0:
-            raise ValueError(f"sigma (angle noise) must be a finite number >= 0, got {self.sigma!r}.")
+        check_non_negative("sigma", self.sigma)
         if self.shots is not None:
             check_int("shots", self.shots, 1)
         check_bool("record_mu", self.record_mu)

@@ -26,6 +26,7 @@ import numpy as np
 from .. import train
 from .._provenance import versions
 from ..models import ansatze, observables
+from ..models._spec import check_int
 from ..models.pauli import PauliString
 from ._bench_reference import tensorcircuit_rpa_step
 
@@ -49,9 +50,7 @@ class BenchConfig:
         if self.workload not in WORKLOADS:
             raise ValueError(f"unknown workload {self.workload!r}: choose one of {', '.join(WORKLOADS)}.")
         for name in ("n_qubits", "n_layers", "batch", "repeats"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+            check_int(name, getattr(self, name), 1)
         if self.n_qubits < 2:
             raise ValueError("n_qubits must be >= 2 (the XXZ observable has couplings).")
 

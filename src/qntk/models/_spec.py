@@ -24,6 +24,20 @@ def check_real(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_positive(name: str, value: Any) -> float:
+    """A finite real ``> 0`` (a learning rate, a noise strength of a sweep)."""
+    if not check_real(name, value) > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def check_non_negative(name: str, value: Any) -> float:
+    """A finite real ``>= 0`` (a noise strength that may be off)."""
+    if not check_real(name, value) >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
+    return float(value)
+
+
 def check_scale(value: Any) -> float:
     """The generator scale ``s`` of ``exp(-i s theta G)``: a finite non-zero real (one rule for circuits,
     models and theory)."""

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ..models import Model
-from ..models._spec import check_real
+from ..models._spec import check_non_negative, check_positive
 from ..models.circuits import generator_matrix
 from . import haar, lazy, supervised
 
@@ -39,10 +39,10 @@ def _generators(model: Model) -> list[np.ndarray]:
 
 
 def _check_run(eta, sigma, precision) -> None:
-    if eta is not None and not (check_real("eta", eta) > 0):
-        raise ValueError(f"eta must be a positive learning rate, got {eta!r}.")
-    if sigma is not None and check_real("sigma", sigma) < 0:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
+    if eta is not None:
+        check_positive("eta", eta)
+    if sigma is not None:
+        check_non_negative("sigma", sigma)
     if eta is None and (sigma is not None or precision is not None):
         raise ValueError("sigma and precision predictions need the learning rate: pass eta.")
 

@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from ...models._spec import check_int, check_real
+from ...models._spec import check_int, check_non_negative, check_positive
 
 Check = Callable[[str, Any], Any]
 
@@ -30,18 +30,10 @@ def integer(minimum: int) -> Check:
     return lambda name, value: check_int(name, value, minimum)
 
 
-def positive(name: str, value: Any) -> float:
-    """A finite real ``> 0``."""
-    if not check_real(name, value) > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
-
-
-def non_negative(name: str, value: Any) -> float:
-    """A finite real ``>= 0``."""
-    if not check_real(name, value) >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
-    return float(value)
+positive = check_positive
+"""A finite real ``> 0``."""
+non_negative = check_non_negative
+"""A finite real ``>= 0``."""
 
 
 def sequence_of(check: Check) -> Check:
