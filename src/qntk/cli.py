@@ -56,6 +56,7 @@ Scale = Annotated[
     typer.Option(help="Generator scale s in exp(-i s theta G): 0.5 (004), -1 (000/001), 1 (002). Default: the ansatz's own.", rich_help_panel=_MODEL_HELP),
 ]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file with the same keys as the flags; flags win.")]
+Circuits = Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Also write the full JSON result (config, seed, versions) to this file.")]
 
@@ -129,7 +130,7 @@ def kernel(
     config: Path | None,
     as_json: bool,
     samples: Annotated[Optional[int], typer.Option(help="Angle vectors per circuit.")] = None,
-    circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
+    circuits: Circuits = None,
     seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits and angles).")] = None,
     theory: Annotated[bool, typer.Option(help="Put the Haar predictions beside the statistics.")] = True,
     out: Out = None,
@@ -185,7 +186,7 @@ def train_cmd(
     eta: Annotated[Optional[float], typer.Option(help="Learning rate.")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Gradient-descent steps.")] = None,
     samples: Annotated[Optional[int], typer.Option(help="Initializations per circuit.")] = None,
-    circuits: Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")] = None,
+    circuits: Circuits = None,
     seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits, angles, noise).")] = None,
     loss: Annotated[
         Optional[str], typer.Option(help="quadratic ((<O> - O_0)^2 / 2), linear (<O>) or supervised (000 eq. 3; the default with --data).")
