@@ -38,7 +38,7 @@ import numpy as np
 
 from ._sim import engine
 from .models import Model
-from .models.circuits import Circuit, generator_matrix
+from .models.circuits import Circuit, generator_matrices
 
 
 class Kernel(NamedTuple):
@@ -285,10 +285,10 @@ def measurement_kernel(circuit: Circuit, observable, theta, states) -> np.ndarra
     comms = [1j * (meas @ r - r @ meas) for r in rhos]
     prefix = np.eye(d, dtype=complex) if circuit.w_in is None else np.asarray(circuit.w_in)
     coeff = np.zeros((len(rhos), circuit.n_params))
-    for l in range(circuit.n_layers):
-        g = generator_matrix(circuit, l)
+    param_index = np.asarray(circuit.param_index)
+    for l, g in enumerate(generator_matrices(circuit)):
         h = prefix.conj().T @ g @ prefix
-        p = int(circuit.param_index[l])
+        p = int(param_index[l])
         if p >= 0:
             coeff[:, p] += [np.real(np.trace(c @ h)) for c in comms]
         step = _dense_layer(circuit, l, phi[l], g)

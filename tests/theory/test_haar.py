@@ -322,7 +322,7 @@ def test_gradient_and_hessian_formulas_match_kernels(scale):
     theta = np.asarray(jax.random.uniform(jax.random.key(1), (L,), maxval=2 * np.pi))
     _, grad = jax.jit(kernels.grad_fn(circ, obs))(theta)
     hess = np.asarray(jax.jit(kernels.hessian_fn(circ, obs))(theta))
-    gens = [kernels.generator_matrix(circ, l) for l in range(L)]
+    gens = circuits.generator_matrices(circ)
     steps = [np.asarray(circ.w[l]) @ rotation(gens[l], theta[l], scale) for l in range(L)]
     d = 2**n
 

@@ -139,9 +139,7 @@ def periodic(n_qubits: int, n_layers: int, *, seed: int = 0, scale: float = 1.0,
     n = _c._check_qubits(n_qubits)
     L = _c._check_layers(n_layers)
     d = 2**n
-    h = periodic_generator(d) if generator is None else np.asarray(generator, dtype=float)
-    if h.shape != (d,):
-        raise ValueError(f"generator must be the diagonal of H, shape ({d},), got {h.shape}.")
+    h = periodic_generator(d) if generator is None else _generator_option(generator, n)
     k_w, k_in = _rng_keys(seed)
     return _c.from_diagonal(
         np.tile(h, (L, 1)), haar_unitaries(k_w, L, d), scale=scale, w_in=haar_unitaries(k_in, 1, d)[0], check=False

@@ -122,12 +122,13 @@ def index(circuit: Circuit, i: int) -> Circuit:
     return jax.tree.map(lambda x: x[i], circuit)
 
 
-def generator_matrix(circuit: Circuit, layer: int) -> np.ndarray:
-    """Dense ``G_l`` of layer ``layer`` (small d only; the theory needs the generators' spectra)."""
+def generator_matrices(circuit: Circuit) -> list[np.ndarray]:
+    """Dense ``G_l`` of every layer, in circuit order (small d only; the theory needs the generators'
+    spectra). The layer arrays are read from the device once."""
     if circuit.generator_kind == "diagonal":
-        return np.diag(np.asarray(circuit.gen_diag)[layer]).astype(complex)
-    x, z = int(np.asarray(circuit.gen_x)[layer]), int(np.asarray(circuit.gen_z)[layer])
-    return PauliString(x, z, circuit.n_qubits).matrix()
+        return [np.diag(g).astype(complex) for g in np.asarray(circuit.gen_diag)]
+    return [PauliString(int(x), int(z), circuit.n_qubits).matrix()
+            for x, z in zip(np.asarray(circuit.gen_x), np.asarray(circuit.gen_z))]
 
 
 # --------------------------------------------------------------------------------------------------

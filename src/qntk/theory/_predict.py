@@ -27,7 +27,7 @@ import numpy as np
 
 from ..models import Model
 from ..models._spec import check_non_negative, check_positive
-from ..models.circuits import generator_matrix
+from ..models.circuits import generator_matrices
 from . import haar, lazy, supervised
 
 
@@ -35,7 +35,13 @@ def _generators(model: Model) -> list[np.ndarray]:
     """The generator of every parametrized layer in circuit order (data-encoding layers carry none)."""
     circuit = model.circuit(seed=0)
     trainable = np.asarray(circuit.param_index) >= 0
-    return [generator_matrix(circuit, layer) for layer in range(circuit.n_layers) if trainable[layer]]
+    return [g for g, t in zip(generator_matrices(circuit), trainable) if t]
+
+
+def _chain_K(model: Model) -> tuple[np.ndarray, list[np.ndarray], float, float, float]:
+    """``(O, generators, s, K̄, Var K)`` of the model, the Haar chain model's ``Var K`` clipped at 0."""
+    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    return o, gens, s, haar.mean_K(o, gens, None, s), max(haar.var_K(o, gens, None, s, model="chain"), 0.0)
 
 
 def _check_run(eta, sigma, precision) -> None:
@@ -70,10 +76,9 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         ValueError: for a non-positive ``eta``, a negative ``sigma`` or ``precision`` outside (0, 1).
     """
     _check_run(eta, sigma, precision)
-    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    o, gens, s, k_mean, k_var = _chain_K(model)
+    k_std = math.sqrt(k_var)
     kinds = len(haar.group_by_spectrum(gens)[0])
-    k_mean = haar.mean_K(o, gens, None, s)
-    k_std = math.sqrt(max(haar.var_K(o, gens, None, s, model="chain"), 0.0))
     mu_mean = haar.mean_mu(o, gens, None, s)
     # E[mu^2] is built for one kind of generator; with several kinds (hva) it is not given.
     mu_sq = haar.mean_mu_sq(o, gens, None, s) if mu_std and kinds == 1 else None
@@ -137,9 +142,7 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
         ((2,), True)
     """
     _check_run(eta, None, None)
-    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
-    k_mean = haar.mean_K(o, gens, None, s)
-    k_var = max(haar.var_K(o, gens, None, s, model="chain"), 0.0)
+    o, gens, s, k_mean, k_var = _chain_K(model)
     eps_mean = haar.mean_eps(o, model.target)
     cov = haar.mean_eps_K(o, gens, None, s, model.target) - eps_mean * k_mean
     t = np.asarray(steps, dtype=float)
