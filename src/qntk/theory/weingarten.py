@@ -431,7 +431,7 @@ class TracePoly:
         if self.dim != other.dim:
             raise ValueError(f"cannot combine trace polynomials of dimensions {self.dim} and {other.dim}.")
 
-    def haar_unitary(self, name: str, *, fast: bool = True) -> TracePoly:
+    def haar_unitary(self, name: str, *, fast: bool = True, dim: int | None = None) -> TracePoly:
         """Exact average over a Haar-random unitary ``name`` (its adjoint is ``name + DAGGER``).
 
         Each monomial is re-wired by the Weingarten sum (``docs/theory-haar.md``): a monomial with
@@ -439,12 +439,18 @@ class TracePoly:
         gives ``(k!)^2`` products of traces; unequal counts give zero. ``fast=True`` uses the factorized
         sum when every word is made of blocks ``V X V^dagger``; ``fast=False`` forces the plain sum
         (for cross-checks).
+
+        ``dim`` averages over the unitary group of a ``dim``-dimensional subspace instead (default: the
+        whole space): ``name`` is then ``Q V Q`` with ``Q`` the subspace's projector, and every
+        occurrence must be written between two ``Q`` letters, so that each re-wired segment carries
+        ``Q`` and no trace is left empty (``tr(Q) = dim``, not ``d``).
         """
         dag = adjoint_letter(name)
+        k_dim = self.dim if dim is None else check_int("dim", dim, 1)
         terms: dict[Monomial, complex] = {}
         for mono, coef in self.terms.items():
             words = [_cancel_pairs(w, name, dag) for w in mono]
-            for new_words, weight in _unitary_rewire(words, name, dag, self.dim, fast):
+            for new_words, weight in _unitary_rewire(words, name, dag, k_dim, fast):
                 self._add_term(terms, new_words, coef * weight)
         return TracePoly(self.dim, terms)
 

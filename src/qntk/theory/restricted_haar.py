@@ -1,0 +1,255 @@
+"""The restricted Haar ensemble of late-time training (004 eq. (17), Theorem 3), exact in ``d`` and ``L``.
+
+At late time the circuit maps its input to one converged state ``|psi_0>``; 004 models it as a Haar
+unitary restricted to do so, ``U = diag(1, V)`` in a basis whose first vector is the converged state,
+``V`` Haar on the other ``d - 1`` dimensions. qntk applies this to the same chain of Haar pieces as the
+initialization theory (:mod:`qntk.theory.haar`, ``model="chain"``): the state just after every
+rotation is a Haar state, the circuit between two rotations is an independent Haar unitary, and the
+rest of the circuit after a rotation is a unitary conditioned to carry that rotation's state to
+``|psi_0>``. In the frame where that state is ``e_0``,
+
+.. math::  A = R^\\dagger \\tilde O R ,\\qquad R = E + Q W Q ,
+
+with ``E = |e_0><e_0|``, ``Q = 1 - E``, ``W`` Haar on the range of ``Q``, ``O~`` the observable in a basis
+whose first vector is ``|psi_0>``, and the generators ``G_l`` Haar conjugates of ``G`` (independent
+for the two layers of a pair). Then ``g_l = i s <e_0|[G_l, A]|e_0>``, the Hessian terms are those of
+:mod:`qntk.theory.haar` with ``A``, and the residual ``eps = <psi_0|O|psi_0> - O_0`` is fixed.
+
+Exact averages (Weingarten sums over ``U(d - 1)`` for ``W`` and ``U(d)`` for the generators):
+
+* ``E[K_inf] = L s^2 E[g^2]``, which is ``L s^2 2 d Var_psi0(O) / (d^2 - 1)`` for a Pauli ``G``;
+* ``E[mu_inf] = L s^4 E[H_ll g_l^2] + L (L - 1) s^4 E[H_l1l2 g_l1 g_l2]``;
+* ``lambda_inf = E[mu_inf] / E[K_inf]`` and ``zeta_inf = eps E[mu_inf] / E[K_inf]^2``, the ratios of
+  averages that 004 uses.
+
+Public names: :func:`late_time`, :func:`projector_late_time`, :func:`asymptotic_projector`,
+:func:`frame`, :func:`restricted_unitary`, :func:`sample_circuit`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..models._spec import check_int, check_non_negative, check_real, check_scale
+from ..models.circuits import Circuit, from_paulis
+from ..models.pauli import PauliString
+from . import haar
+from .weingarten import DAGGER, OpPoly, TracePoly, comm, trace
+
+_E, _Q, _T, _G = OpPoly("E"), OpPoly("Q"), OpPoly("T"), OpPoly("G")
+_R = _E + OpPoly(("Q", "W", "Q"))
+_RD = _E + OpPoly(("Q", "W" + DAGGER, "Q"))
+_A = _RD * _T * _R  # the observable seen from a rotation, conditioned on the converged state
+_G1 = OpPoly(("Y1", "G", "Y1" + DAGGER))
+_G2 = OpPoly(("Y2", "G", "Y2" + DAGGER))
+
+
+def _ev(op: OpPoly, d: int) -> TracePoly:
+    return trace(_E * op, d)
+
+
+@functools.lru_cache(maxsize=None)
+def _moment(name: str, d: int) -> TracePoly:
+    """``E[g^2]``, ``E[H_ll g^2]`` or ``E[H_l1l2 g_l1 g_l2]`` (``s = 1``) as a trace polynomial in
+    ``E, Q, T, G``; cached per dimension (a fraction of a second each)."""
+    g1 = _ev(comm(_G1, _A), d) * 1j
+    g2 = _ev(comm(_G2, _A), d) * 1j
+    poly = {
+        "g2": lambda: g1 * g1,
+        "hg2": lambda: _ev(comm(_G1, comm(_G1, _A)), d) * -1 * g1 * g1,
+        "hgg": lambda: _ev(comm(_G1, comm(_G2, _A)), d) * -1 * g1 * g2,
+    }[name]()
+    poly = poly.haar_unitary("W", dim=d - 1)
+    for name_y in ("Y1", "Y2"):
+        if name_y in poly.letters():
+            poly = poly.haar_unitary(name_y)
+    return poly
+
+
+def frame(observable, state) -> np.ndarray:
+    """``O~ = B^dagger O B`` for a unitary ``B`` whose first column is the normalized ``state``: the
+    observable in a basis whose first vector is the converged state (the averages do not depend on the
+    other columns, which the restricted Haar ``V`` averages over)."""
+    o = haar._matrix("observable", observable)
+    psi = np.asarray(state, dtype=np.complex128).reshape(-1)
+    if psi.shape != (o.shape[0],) or not np.all(np.isfinite(psi)) or np.linalg.norm(psi) == 0:
+        raise ValueError(f"state must be a finite non-zero vector of length d = {o.shape[0]}, got shape {psi.shape}.")
+    psi = psi / np.linalg.norm(psi)
+    basis, _ = np.linalg.qr(np.column_stack([psi, np.eye(len(psi), dtype=np.complex128)]))
+    basis = basis[:, : len(psi)]
+    basis[:, 0] *= np.vdot(basis[:, 0], psi) / abs(np.vdot(basis[:, 0], psi))  # first column = psi exactly
+    return basis.conj().T @ o @ basis
+
+
+def late_time(observable, state, n_layers: int, scale: float, target: float = 0.0, generator=None) -> dict[str, float]:
+    """Exact restricted-Haar averages at the converged state ``state``, any ``O``, ``d``, ``L``.
+
+    Args:
+        observable: ``O`` (matrix or :mod:`qntk.models.observables` observable).
+        state: the converged output state ``|psi_0>`` (length-``d`` vector).
+        n_layers: ``L``.
+        scale: generator scale ``s`` (``0.5`` in 004).
+        target: ``O_0``; the residual is ``eps = <psi_0|O|psi_0> - O_0``.
+        generator: one generator for every layer (matrix or Pauli label); ``None`` for a Pauli string.
+
+    Returns:
+        ``{"eps", "K_inf", "mu_inf", "lambda_inf", "zeta_inf"}`` (``lambda_inf``, ``zeta_inf`` are NaN
+        when ``E[K_inf] = 0``, at an eigenstate: see :func:`projector_late_time` for the limit).
+    """
+    o_t = frame(observable, state)
+    d = o_t.shape[0]
+    layers = haar._Layers(o_t, generator, check_int("n_layers", n_layers, 1))
+    if len(layers.gens) > 1:  # pragma: no cover - _Layers with one generator has one kind
+        raise ValueError("late_time takes one generator for every layer.")
+    s = check_scale(scale)
+    e = np.zeros((d, d))
+    e[0, 0] = 1.0
+    mats = {"E": e, "Q": np.eye(d) - e, "T": o_t, "G": layers.gens[0]}
+
+    def value(name: str) -> float:
+        return float(_moment(name, d).evaluate(mats).real)
+
+    L = layers.n_layers
+    k = L * s**2 * value("g2")
+    mu = L * s**4 * value("hg2") + L * (L - 1) * s**4 * value("hgg")
+    eps = float(o_t[0, 0].real) - check_real("target", target)
+    if abs(k) <= 1e-13 * L * s**2 * np.linalg.norm(o_t) ** 2 / d:  # an eigenstate: K, mu = 0
+        return {"eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": math.nan, "zeta_inf": math.nan}
+    return {"eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": mu / k, "zeta_inf": eps * mu / k**2}
+
+
+def _projector_state(d: int, fidelity: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(|Phi><Phi|, psi_0)`` with ``|<psi_0|Phi>|^2 = fidelity``: the setting of 004 Theorem 3 (any
+    other choice with the same fidelity gives the same averages)."""
+    phi = np.zeros(d)
+    phi[0] = 1.0
+    psi = np.zeros(d)
+    psi[0], psi[1] = np.sqrt(fidelity), np.sqrt(1.0 - fidelity)
+    return np.outer(phi, phi), psi
+
+
+def projector_late_time(n_qubits: int, n_layers: int, target: float, scale: float = 0.5) -> dict[str, float]:
+    """004 Theorem 3 exactly: the state-preparation task ``O = |Phi><Phi|`` at late time, any ``d``, ``L``.
+
+    The converged fidelity is ``F = O_0`` clipped to ``[0, 1]`` (beyond the spectrum the output reaches
+    the nearest eigenstate and the error freezes at ``eps = F - O_0``: 004's ``R = min(1 - O_0, 0)``
+    for ``O_0 > 1``). At ``F = 1`` (or ``0``) ``K_inf``, ``mu_inf`` and the moving part of ``eps``
+    vanish together; ``lambda_inf`` and ``zeta_inf`` are their limits along ``F = 1 - kappa``,
+    ``kappa -> 0`` (004's ``kappa = o(1)``), taken exactly: the averages are polynomials of degree
+    <= 3 in ``F``, found by interpolation at four fidelities.
+
+    Args:
+        n_qubits: ``n`` (``d = 2^n``).
+        n_layers: ``L``.
+        target: ``O_0``.
+        scale: generator scale ``s``.
+
+    Returns:
+        ``{"fidelity", "eps", "K_inf", "mu_inf", "lambda_inf", "zeta_inf"}``.
+    """
+    d = 2 ** check_int("n_qubits", n_qubits, 1)
+    o0 = check_real("target", target)
+    f = min(max(o0, 0.0), 1.0)
+    nodes = np.array([0.2, 0.4, 0.6, 0.8])
+    ks, mus = [], []
+    for x in nodes:
+        obs, psi = _projector_state(d, x)
+        r = late_time(obs, psi, n_layers, scale)
+        ks.append(r["K_inf"])
+        mus.append(r["mu_inf"])
+    k_poly = np.polynomial.Polynomial.fit(nodes, ks, 3).convert()
+    mu_poly = np.polynomial.Polynomial.fit(nodes, mus, 3).convert()
+    k, mu, eps = float(k_poly(f)), float(mu_poly(f)), f - o0
+    if 0.0 < f < 1.0:
+        lam, zeta = mu / k, eps * mu / k**2
+    else:  # F = edge + sigma kappa: K ~ sigma K' kappa, mu ~ sigma mu' kappa, eps = eps_R + sigma kappa
+        sigma = 1.0 if f == 0.0 else -1.0
+        dk, dmu = float(k_poly.deriv()(f)), float(mu_poly.deriv()(f))
+        lam = dmu / dk
+        zeta = dmu / dk**2 if eps == 0.0 else math.copysign(math.inf, eps * sigma * dmu)
+    return {"fidelity": f, "eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": lam, "zeta_inf": zeta}
+
+
+def asymptotic_projector(n_qubits: int, n_layers: int, target: float) -> dict[str, float]:
+    """004 eqs. (35)-(37), the ``L, d >> 1`` forms of Theorem 3 (``s = 1/2``); ``F = O_0 + R``.
+
+    Eq. (36) is ``0/0`` at ``O_0 = 1``; its value there is the limit ``1/2 + d/L`` that 004 quotes
+    (Fig. 9b).
+    """
+    d = 2 ** check_int("n_qubits", n_qubits, 1)
+    L = check_int("n_layers", n_layers, 1)
+    o0 = check_non_negative("target", target)
+    r = min(1.0 - o0, 0.0)
+    f = o0 + r
+    k = L / (2 * d) * f * (1 - f)
+    lam = L / (4 * d) * (1 - 2 * f) - f / 2
+    if f < 1.0:
+        zeta = r / (f - 1) * (1 - 1 / (2 * f) + d / L)
+    elif r == 0.0:
+        zeta = 0.5 + d / L
+    else:
+        zeta = float("inf")
+    return {"K_inf": k, "lambda_inf": lam, "zeta_inf": zeta}
+
+
+def restricted_unitary(d: int, rng: np.random.Generator) -> np.ndarray:
+    """A sample of 004 eq. (17): ``diag(1, V)`` with ``V`` Haar on ``U(d - 1)``."""
+    d = check_int("d", d, 2)
+    z = (rng.standard_normal((d - 1, d - 1)) + 1j * rng.standard_normal((d - 1, d - 1))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    v = q * (np.diag(r) / np.abs(np.diag(r)))
+    u = np.eye(d, dtype=np.complex128)
+    u[1:, 1:] = v
+    return u
+
+
+def _haar(d: int, rng: np.random.Generator) -> np.ndarray:
+    z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def sample_circuit(n_qubits: int, n_layers: int, state, seed: int, scale: float = 0.5
+                   ) -> tuple[Circuit, np.ndarray, np.ndarray]:
+    """A random Pauli ansatz circuit (004 eqs. (26)-(27)) drawn from the restricted ensemble.
+
+    ``W_1 .. W_{L-1}`` are Haar, the Pauli labels uniform over ``{X, Y, Z}^n``, the angles uniform, the
+    input a Haar state; the last gate is ``W_L = B_0 diag(1, V) B^dagger``, which carries the state
+    before it to ``state`` and is Haar otherwise (``B``, ``B_0`` unitaries with first columns those two
+    states, ``V`` from :func:`restricted_unitary`). Evaluate the circuit with
+    :func:`qntk.kernels.qntk_fn` at ``(theta, input_state)`` to sample ``K``, ``mu`` at late time.
+
+    Returns:
+        ``(circuit, theta, input_state)``.
+    """
+    n = check_int("n_qubits", n_qubits, 1)
+    L = check_int("n_layers", n_layers, 1)
+    d = 2**n
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    target_state = np.asarray(state, dtype=np.complex128).reshape(-1)
+    if target_state.shape != (d,):
+        raise ValueError(f"state must have length 2^n_qubits = {d}, got shape {target_state.shape}.")
+    target_state = target_state / np.linalg.norm(target_state)
+    labels = ["".join(rng.choice(list("XYZ"), size=n)) for _ in range(L)]
+    theta = rng.uniform(0.0, 2 * np.pi, size=L)
+    gates = np.stack([_haar(d, rng) for _ in range(L)])
+    psi_in = _haar(d, rng)[:, 0]
+    psi = psi_in
+    s = check_scale(scale)
+    for l in range(L - 1):
+        g = PauliString.from_label(labels[l]).matrix()
+        psi = gates[l] @ (np.cos(s * theta[l]) * psi - 1j * np.sin(s * theta[l]) * (g @ psi))
+    g = PauliString.from_label(labels[-1]).matrix()
+    psi = np.cos(s * theta[-1]) * psi - 1j * np.sin(s * theta[-1]) * (g @ psi)
+
+    def basis(v):
+        b, _ = np.linalg.qr(np.column_stack([v, np.eye(d, dtype=np.complex128)]))
+        b = b[:, :d]
+        b[:, 0] *= np.vdot(b[:, 0], v) / abs(np.vdot(b[:, 0], v))
+        return b
+
+    gates[-1] = basis(target_state) @ restricted_unitary(d, rng) @ basis(psi).conj().T
+    return from_paulis(labels, gates, scale=s), theta, psi_in
