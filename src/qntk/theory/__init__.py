@@ -4,6 +4,8 @@
   the simulator takes, with the names of the simulator's output;
 * :mod:`qntk.theory.haar`: exact Haar ensemble averages of the QNTK statistics, on the generic
   Weingarten engine :mod:`qntk.theory.weingarten`;
+* :mod:`qntk.theory.lv`: the generalized Lotka-Volterra model of late-time training (004), its
+  regimes from the spectrum and from a trajectory;
 * :mod:`qntk.theory.restricted_haar`: the late-time restricted Haar ensemble (004 eq. (17), Thm 3),
   exact in ``d`` and ``L``, and a sampler of circuits drawn from it;
 * :mod:`qntk.theory.large_d`: the seeds' large-d closed forms of K̄ and Delta K (000 eqs. (9), (12));
@@ -14,6 +16,7 @@
 from . import haar as haar
 from . import large_d as large_d
 from . import lazy as lazy
+from . import lv as lv
 from . import restricted_haar as restricted_haar
 from . import supervised as supervised
 from . import weingarten as weingarten
