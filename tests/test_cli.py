@@ -127,3 +127,32 @@ def test_predict_json_and_kernel_theory_block():
     k = json.loads(qntk("kernel", *SMALL[:-1], "--json").stdout)
     assert set(("K_mean", "K_std", "mu_mean", "mu_std")) <= set(k["theory"])
     assert qntk("predict", "--sigma", "0.1").returncode == 2
+
+
+@pytest.mark.parametrize(("target", "regime", "R"), [(-3.0, "frozen-kernel", 0.0), (-6.0, "critical", 0.0),
+                                                     (-8.0, "frozen-error", 2.0), (5.0, "frozen-error", -1.0)])
+def test_predict_regime_and_late_time_keys(target, regime, R):
+    """XXZ, n = 2, J = 2: spectrum [-6, 4] (open chain, as 004's figures)."""
+    out = qntk("predict", "--qubits", "2", "--layers", "8", "--target", str(target), "--json")
+    assert out.returncode == 0, out.stderr
+    assert "Infinity" not in out.stdout and "NaN" not in out.stdout  # standard JSON
+    p = json.loads(out.stdout)
+    assert (p["regime"], p["O_min"], p["O_max"], p["R"]) == (regime, pytest.approx(-6.0), pytest.approx(4.0), pytest.approx(R))
+    for key in ("K_inf", "lambda_inf", "zeta_inf", "late_time_state"):
+        assert key in p
+    if regime != "frozen-kernel":
+        assert p["K_inf"] == 0.0 and p["lambda_inf"] != 0.0
+
+
+@pytest.mark.parametrize(("target", "regime"), [(-3.0, "frozen-kernel"), (-6.0, "critical"), (-8.0, "frozen-error")])
+def test_train_predicted_and_measured_regimes_agree(target, regime):
+    """004's three regimes on an RPA with n = 2, L = 16: predicted from the spectrum, measured on the run."""
+    out = qntk("train", "--qubits", "2", "--layers", "16", "--target", str(target), "--eta", "0.01", "--steps", "600",
+               "--samples", "8", "--json")
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["regime_predicted"] == regime
+    assert s["regime_measured"] == regime and s["regime_measurement"]["resolved"]
+    assert all("eps_lv" in r and "K_lv" in r for r in s["rows"])
+    if regime == "critical":  # K ~ 1/t: the LV line of C = 0 from K(0) = K-bar tracks the simulated kernel
+        assert s["rows"][-1]["K_lv"] == pytest.approx(s["rows"][-1]["K_mean"], rel=0.25)

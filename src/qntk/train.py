@@ -50,6 +50,7 @@ from .models import Model
 from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive
 from .models.ansatze import circuit_seeds
 from .theory import mean_residual
+from .theory.lv import measure_regime
 
 LOSSES = ("quadratic", "supervised", "linear")
 
@@ -273,6 +274,8 @@ def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list
     if theory is not None:
         variables["eps_theory"] = ("step", theory.pop("eps_ensemble"))
         variables["eps_eq10"] = ("step", theory.pop("eps_eq10"))
+        variables["eps_lv"] = ("step", theory.pop("eps_lv"))
+        variables["K_lv"] = ("step", theory.pop("K_lv"))
     ds = xr.Dataset(
         variables,
         coords={
@@ -291,13 +294,18 @@ def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list
         ds.attrs["theory"] = json.dumps(theory, sort_keys=True)
         ds.eps_theory.attrs["description"] = "000 eq. (10) averaged over the Haar law of (eps(0), K), from the model alone"
         ds.eps_eq10.attrs["description"] = "000 eq. (10) at the exact Haar mean K, from the model alone"
+        for name in ("eps_lv", "K_lv"):
+            ds[name].attrs["description"] = ("004's Lotka-Volterra map on the late-time line of the predicted regime, "
+                                             "from the model alone (qntk.theory.mean_residual)")
     return ds
 
 
 def summarize(ds, n_rows: int = 6) -> dict:
     """A JSON-ready summary: ensemble means of eps (with its standard error), |eps|, K (trace over data)
     and the loss at a few steps, and where the run has it the theory beside them (``eps_theory``,
-    ``eps_eq10`` per row, the moments under ``theory``)."""
+    ``eps_eq10``, ``eps_lv``, ``K_lv`` per row, the moments under ``theory``) with the late-time regime
+    predicted from the model (``regime_predicted``) and measured on the ensemble-mean trajectory
+    (``regime_measured``, :func:`qntk.theory.lv.measure_regime`; its numbers under ``regime_measurement``)."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -312,10 +320,15 @@ def summarize(ds, n_rows: int = 6) -> dict:
         }
         for t in steps
     ]
+    theory = {}
     if "eps_theory" in ds:
         for r in rows:
-            r.update(eps_theory=float(ds.eps_theory[r["step"]]), eps_eq10=float(ds.eps_eq10[r["step"]]))
-    theory = {"theory": json.loads(ds.attrs["theory"])} if "theory" in ds.attrs else {}
+            r.update({name: float(ds[name][r["step"]]) for name in ("eps_theory", "eps_eq10", "eps_lv", "K_lv")})
+        th = json.loads(ds.attrs["theory"])
+        measured = measure_regime(ds.step.values, eps.mean(axis=(1, 2, 3)), k_trace.mean(axis=(1, 2)),
+                                  ds.mu.values.mean(axis=(1, 2)) if "mu" in ds else None)
+        theory = {"theory": th, "regime_predicted": th["regime"], "regime_measured": measured.regime,
+                  "regime_measurement": dataclasses.asdict(measured)}
     return {
         "rows": rows,
         "final_loss_mean": rows[-1]["loss_mean"],

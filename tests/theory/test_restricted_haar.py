@@ -111,7 +111,8 @@ def test_exact_averages_match_sampled_circuits(n, L, N):
 def test_projector_matches_the_general_average():
     """Theorem 3's polynomial interpolation in F agrees with late_time at the fidelity itself."""
     got = rh.projector_late_time(3, 20, 0.35)
-    o, psi = rh._projector_state(8, 0.35)
+    o = np.diag(np.eye(8)[0])
+    psi = np.sqrt(0.35) * np.eye(8)[0] + np.sqrt(0.65) * np.eye(8)[5]
     direct = rh.late_time(o, psi, 20, 0.5, target=0.35)
     for key in ("K_inf", "mu_inf", "lambda_inf"):
         np.testing.assert_allclose(got[key], direct[key], rtol=1e-9)
@@ -152,3 +153,26 @@ def test_bad_state_is_a_clear_error():
         rh.late_time(np.eye(4), np.zeros(4), 3, 0.5)
     with pytest.raises(ValueError, match="state must"):
         rh.sample_circuit(2, 3, np.ones(3), seed=0)
+
+
+def test_edge_limit_along_the_next_eigenstate(rng):
+    """At the ground state K = mu = 0; the limits of lambda and zeta along the approach direction agree
+    with late_time evaluated close to the edge (the interpolation is exact: a fifth node agrees too)."""
+    from qntk.models import observables as obs_mod
+
+    o = obs_mod.xxz(3, 2.0).matrix()
+    vals, vecs = np.linalg.eigh(o)
+    edge = rh.edge_late_time(o, 12, 0.5, target=vals[0] - 1.0)
+    assert edge["eps"] == pytest.approx(1.0) and edge["K_inf"] == pytest.approx(0.0, abs=1e-10)
+    kappa = 1e-6
+    near = rh.late_time(o, np.sqrt(1 - kappa) * vecs[:, 0] + np.sqrt(kappa) * vecs[:, 1], 12, 0.5,
+                        target=vals[0] - 1.0)
+    np.testing.assert_allclose(near["lambda_inf"], edge["lambda_inf"], rtol=1e-4)
+    assert np.sign(near["zeta_inf"]) == np.sign(edge["zeta_inf"]) and abs(near["zeta_inf"]) > 1e4
+    k_poly, mu_poly = rh._path(o, vecs[:, 0], vecs[:, 1], 12, 0.5)
+    x = 0.33
+    fifth = rh.late_time(o, np.sqrt(x) * vecs[:, 0] + np.sqrt(1 - x) * vecs[:, 1], 12, 0.5)
+    np.testing.assert_allclose([k_poly(x), mu_poly(x)], [fifth["K_inf"], fifth["mu_inf"]], rtol=1e-9)
+    crit = rh.edge_late_time(o, 12, 0.5, target=vals[0])
+    near_c = rh.late_time(o, np.sqrt(1 - kappa) * vecs[:, 0] + np.sqrt(kappa) * vecs[:, 1], 12, 0.5, target=vals[0])
+    np.testing.assert_allclose(near_c["zeta_inf"], crit["zeta_inf"], rtol=1e-4)

@@ -1,6 +1,6 @@
 """Analytic predictions.
 
-* :func:`predict`, :func:`mean_residual`: the theory of one :class:`~qntk.models.Model`, the object
+* :func:`predict`, :func:`mean_residual`, :func:`late_time`: the theory of one :class:`~qntk.models.Model`, the object
   the simulator takes, with the names of the simulator's output;
 * :mod:`qntk.theory.haar`: exact Haar ensemble averages of the QNTK statistics, on the generic
   Weingarten engine :mod:`qntk.theory.weingarten`;
@@ -20,5 +20,6 @@ from . import lv as lv
 from . import restricted_haar as restricted_haar
 from . import supervised as supervised
 from . import weingarten as weingarten
+from ._predict import late_time as late_time
 from ._predict import mean_residual as mean_residual
 from ._predict import predict as predict

@@ -28,7 +28,10 @@ import numpy as np
 from ..models import Model
 from ..models._spec import check_non_negative, check_positive
 from ..models.circuits import generator_matrices
-from . import haar, lazy, supervised
+from . import haar, lazy, lv, restricted_haar, supervised
+
+LATE_TIME_MAX_QUBITS = 10
+"""Largest ``n`` for which :func:`late_time` evaluates the restricted-Haar averages (``O(d^3)`` traces)."""
 
 
 def _generators(model: Model) -> list[np.ndarray]:
@@ -60,7 +63,9 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     relative precision (with ``precision``).
 
     Keys: ``K_mean, K_std, mu_mean, mu_std, lambda_ratio`` (004 eq. (40)), ``zeta_ratio`` (004 eq. (39)),
-    ``eps_mean, eps_std, eps_rms, n_params, ensemble, assumption_holds``; for a model with input
+    ``eps_mean, eps_std, eps_rms, n_params, ensemble, assumption_holds``; the late-time regime and
+    restricted-Haar averages of :func:`late_time` (``regime, O_min, O_max, R, K_inf, lambda_inf,
+    zeta_inf, late_time_state``) for a model without data; for a model with input
     states as data the mean kernel matrix over them, ``K_matrix_mean`` and ``K_matrix_eigenvalues``
     (ascending; :func:`qntk.theory.supervised.mean_kernel_matrix`); and with ``eta``
     ``decay_rate, L_star, concentration``, ``noise_plateau_eps2``, ``steps_to_precision``.
@@ -97,7 +102,9 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         "ensemble": "Haar chain model (independent Haar gates between rotations), exact in d",
         "assumption_holds": model.ansatz_spec.is_design,
     }
-    if model.dataset is not None:
+    if model.dataset is None:
+        out.update(late_time(model))
+    else:
         out.update(_kernel_matrix(model, o, gens, s))
     if kinds > 1 and mu_std:
         out["note"] = f"{kinds} kinds of layer generator: mu_std (E[mu^2]) is computed for one kind only and is not given"
@@ -132,8 +139,10 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
 
     Returns ``eps_eq10``, 000 eq. (10) ``E[eps(0)] exp(-eta K̄ t)`` with the exact Haar ``K̄``, and
     ``eps_ensemble``, the same decay averaged over the Haar law of ``(eps(0), K)``
-    (:func:`qntk.theory.lazy.ensemble_residual`), as arrays over ``steps``; and the moments used:
-    ``K_mean``, ``K_std``, ``eps_mean``, ``cov_eps_K``, ``decay_rate``.
+    (:func:`qntk.theory.lazy.ensemble_residual`), as arrays over ``steps``; ``eps_lv`` and ``K_lv``,
+    the Lotka-Volterra prediction of :func:`_lv_line`; and the moments used: ``K_mean``, ``K_std``,
+    ``eps_mean``, ``cov_eps_K``, ``decay_rate``, the regime keys of :func:`late_time` and ``lv_C``,
+    the conserved ``C`` of the Lotka-Volterra line.
 
     Example:
         >>> from qntk.models import Model
@@ -146,7 +155,14 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
     eps_mean = haar.mean_eps(o, model.target)
     cov = haar.mean_eps_K(o, gens, None, s, model.target) - eps_mean * k_mean
     t = np.asarray(steps, dtype=float)
+    late = late_time(model)
+    eps_lv, k_lv, c_lv = _lv_line(late, eps_mean, k_mean, eta, int(t.max()) if t.size else 0)
+    idx = t.astype(int)
     return {
+        **{k: late[k] for k in ("regime", "O_min", "O_max", "R", "K_inf", "lambda_inf", "zeta_inf")},
+        "lv_C": c_lv,
+        "eps_lv": eps_lv[idx],
+        "K_lv": k_lv[idx],
         "K_mean": k_mean,
         "K_std": math.sqrt(k_var),
         "eps_mean": eps_mean,
@@ -155,3 +171,72 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
         "eps_eq10": lazy.frozen_residual_exp(eps_mean, eta, k_mean, t),
         "eps_ensemble": lazy.ensemble_residual(eta, t, eps_mean, k_mean, k_var, cov),
     }
+
+
+def _is_projector(o: np.ndarray) -> bool:
+    """A rank-one projector ``|Phi><Phi|``: eigenvalues ``0, ..., 0, 1``."""
+    vals = np.linalg.eigvalsh(o)
+    return bool(np.allclose(vals, np.r_[np.zeros(len(vals) - 1), 1.0], atol=1e-10))
+
+
+def late_time(model: Model) -> dict:
+    """The late-time regime of gradient descent on the quadratic loss and its restricted-Haar averages.
+
+    * ``regime``: ``frozen-kernel``, ``critical`` or ``frozen-error`` from ``O_0`` against the exact
+      ``O_min``, ``O_max`` of the observable (004 Theorem 1; :func:`qntk.theory.lv.predict_regime`),
+      with ``R`` the frozen late-time residual;
+    * ``K_inf``, ``lambda_inf`` (``E[mu]/E[K]``), ``zeta_inf`` (``eps E[mu]/E[K]^2``): the restricted
+      Haar ensemble (004 eq. (17)) at the converged state, exact in ``d`` and ``L``
+      (:mod:`qntk.theory.restricted_haar`): at the edge eigenstate for the critical and frozen-error
+      regimes, approached along the next eigenstate; for a projector observable at the converged
+      fidelity ``O_0`` (004 Theorem 3). For any other observable in the frozen-kernel regime the
+      converged state is not fixed by ``O_0``: ``K_inf`` is then the Haar ``K̄`` (the kernel stays
+      frozen, 004 sec. "Unitary ensemble theory"), ``zeta_inf = 0`` and ``lambda_inf`` is ``None``.
+
+    ``late_time_state`` says which state was used. Above :data:`LATE_TIME_MAX_QUBITS` qubits the
+    averages are ``None``.
+    """
+    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    o_min, o_max = model.operator.spectrum_extremes()
+    regime = lv.predict_regime(model.target, o_min, o_max)
+    out = {"regime": regime.regime, "O_min": o_min, "O_max": o_max, "R": regime.R,
+           "K_inf": None, "lambda_inf": None, "zeta_inf": None}
+    kinds = haar.group_by_spectrum(gens)[0]
+    if model.n_qubits > LATE_TIME_MAX_QUBITS or len(kinds) > 1:
+        why = (f"more than {LATE_TIME_MAX_QUBITS} qubits" if len(kinds) == 1
+               else f"{len(kinds)} kinds of layer generator")
+        return {**out, "late_time_state": f"not computed ({why})"}
+    L, g = len(gens), kinds[0]
+    if regime.regime != "frozen-kernel":
+        edge = "min" if regime.boundary == "O_min" else "max"
+        r = restricted_haar.edge_late_time(o, L, s, model.target, edge, generator=g)
+        state = f"the {'ground' if edge == 'min' else 'top'} state of O, approached along the next eigenstate"
+    elif _is_projector(o):
+        r = restricted_haar.projector(o, L, s, model.target, generator=g)
+        state = "a state of fidelity O_0 with the projector's state (004 Theorem 3)"
+    else:
+        r = {"K_inf": haar.mean_K(o, gens, None, s), "lambda_inf": None, "zeta_inf": 0.0}
+        state = "not fixed by O_0: K_inf is the Haar K-bar (frozen kernel)"
+    k_inf = 0.0 if regime.regime != "frozen-kernel" else r["K_inf"]  # exactly 0 at an eigenstate
+    return {**out, "K_inf": k_inf, "lambda_inf": r["lambda_inf"], "zeta_inf": r["zeta_inf"], "late_time_state": state}
+
+
+def _lv_line(late: dict, eps0: float, k0: float, eta: float, steps: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(eps_lv, K_lv, C)`` over ``0..steps``: the discrete Lotka-Volterra map (004 eqs. (7)-(8)) on the
+    late-time line of the predicted regime, from the model alone.
+
+    The line is 004 eq. (11) with the regime's fixed point: ``C = K_inf`` with ``lambda = 0`` in the
+    frozen-kernel regime (the kernel frozen, ``eps = E[eps(0)] exp(-eta K_inf t)``, eq. (14)); ``C = 0``
+    at the critical point and ``C = -2 lambda_inf R`` in the frozen-error regime, with the restricted
+    Haar ``lambda_inf``. The run starts on the line at the Haar ``K(0) = K̄`` (so ``eps(0)`` lies on the
+    line, ``R + K̄ / (2 lambda_inf)``, not at ``E[eps(0)]``): 004 fits this offset (``B1``, ``B2`` of
+    eqs. (33)-(34)) to each trajectory, which a prediction from the model alone cannot.
+    """
+    lam = late["lambda_inf"]
+    if late["regime"] == "frozen-kernel" or lam is None or not np.isfinite(lam) or lam * late["R"] < 0:
+        c = late["K_inf"] if late["K_inf"] is not None else k0
+        eps_lv, k_lv = lv.iterate(eps0, c, 0.0, eta, steps)
+        return eps_lv, k_lv, float(c)
+    c = -2.0 * lam * late["R"]
+    eps_lv, k_lv = lv.iterate(late["R"] + k0 / (2.0 * lam), k0, lam, eta, steps)
+    return eps_lv, k_lv, float(c)

@@ -517,8 +517,12 @@ def measure_regime(
     Classification. For the LV equations (004 eq. (10)) ``K_rate / eps_rate = 2 lam eps / K = 2 zeta``
     exactly, so one scale-free number separates the regimes, with or without ``mu``:
 
-    * with ``mu``: ``zeta`` is the median of ``eps mu / K^2`` over the window (robust to noise and to
-      ``eps`` crossing zero) and the regime is :func:`regime_from_C` of ``C / K = 1 - 2 zeta`` with
+    * the fitted rates decide when the window is ``resolved``: they measure the laws themselves, while
+      ``zeta`` equals ``K_rate / (2 eps_rate)`` only where ``lam`` is constant (at ``n = 4`` an RPA at
+      its critical point has ``K ~ 1/t`` but ``zeta ~ 0.7`` after 1000 steps, as ``lam`` still drifts);
+    * with ``mu`` and an unresolved window: ``zeta`` is the median of ``eps mu / K^2`` over the window
+      (robust to noise and to ``eps`` crossing zero) and the regime is :func:`regime_from_C` of
+      ``C / K = 1 - 2 zeta`` with
       ``rtol = C_OVER_K_SPLIT = 1/2``: frozen kernel for ``zeta < 1/4``, frozen error for ``zeta > 3/4``,
       critical between (the splits lie halfway between the critical ``C / K = 0`` and the frozen-kernel
       fixed point ``C / K = 1``; frozen error runs to ``C / K -> -oo``);
@@ -571,14 +575,15 @@ def measure_regime(
     fit_regime = _fit_regime(eps_rate, K_rate)
     span = t[-1] - t[0]
     changes = [abs(r) * span for r in (eps_rate, K_rate) if not math.isnan(r)]
-    resolved = bool(changes) and max(changes) > RESOLVED_MIN_LOG_CHANGE
+    resolved = bool(changes and max(changes) > RESOLVED_MIN_LOG_CHANGE)
     zeta = C_over_K = math.nan
     regime, method = fit_regime, "fits"
     if mu is not None and np.any(K != 0):  # zeta needs K != 0; else the fits decide
         with np.errstate(invalid="ignore", divide="ignore"):
             zeta = float(np.median(dynamical_index(eps, K, mu[-n:])[K != 0]))
         C_over_K = 1.0 - 2.0 * zeta
-        regime, method = regime_from_C(C_over_K, 1.0, C_OVER_K_SPLIT), "zeta"
+        if not resolved:
+            regime, method = regime_from_C(C_over_K, 1.0, C_OVER_K_SPLIT), "zeta"
     return RegimeMeasurement(regime, zeta, C_over_K, eps_rate, K_rate, K_power, eps_power, zeta_fit, fit_regime,
                              resolved, method)
 

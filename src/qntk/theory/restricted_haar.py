@@ -22,7 +22,7 @@ Exact averages (Weingarten sums over ``U(d - 1)`` for ``W`` and ``U(d)`` for the
 * ``lambda_inf = E[mu_inf] / E[K_inf]`` and ``zeta_inf = eps E[mu_inf] / E[K_inf]^2``, the ratios of
   averages that 004 uses.
 
-Public names: :func:`late_time`, :func:`projector_late_time`, :func:`asymptotic_projector`,
+Public names: :func:`late_time`, :func:`projector_late_time`, :func:`projector`, :func:`edge_late_time`, :func:`asymptotic_projector`,
 :func:`frame`, :func:`restricted_unitary`, :func:`sample_circuit`.
 """
 
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ..models._spec import check_int, check_non_negative, check_real, check_scale
+from ..models._spec import check_choice, check_int, check_non_negative, check_real, check_scale
 from ..models.circuits import Circuit, from_paulis
 from ..models.pauli import PauliString
 from . import haar
@@ -121,14 +121,35 @@ def late_time(observable, state, n_layers: int, scale: float, target: float = 0.
     return {"eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": mu / k, "zeta_inf": eps * mu / k**2}
 
 
-def _projector_state(d: int, fidelity: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(|Phi><Phi|, psi_0)`` with ``|<psi_0|Phi>|^2 = fidelity``: the setting of 004 Theorem 3 (any
-    other choice with the same fidelity gives the same averages)."""
-    phi = np.zeros(d)
-    phi[0] = 1.0
-    psi = np.zeros(d)
-    psi[0], psi[1] = np.sqrt(fidelity), np.sqrt(1.0 - fidelity)
-    return np.outer(phi, phi), psi
+_NODES = np.array([0.2, 0.4, 0.6, 0.8])
+
+
+def _path(o: np.ndarray, a: np.ndarray, b: np.ndarray, n_layers: int, scale: float, generator=None):
+    """``E[K_inf]`` and ``E[mu_inf]`` along ``psi(x) = sqrt(x) a + sqrt(1 - x) b`` (``a``, ``b`` orthonormal
+    eigenvectors of ``O``, or any pair for a projector onto ``a``) as polynomials in ``x``: every average
+    is a polynomial of degree <= 3 in ``psi psi^dagger`` whose cross terms pair up, so four nodes give
+    it exactly (the tests check a fifth)."""
+    ks, mus = [], []
+    for x in _NODES:
+        r = late_time(o, np.sqrt(x) * a + np.sqrt(1.0 - x) * b, n_layers, scale, generator=generator)
+        ks.append(r["K_inf"])
+        mus.append(r["mu_inf"])
+    fit = np.polynomial.Polynomial.fit
+    return fit(_NODES, ks, 3).convert(), fit(_NODES, mus, 3).convert()
+
+
+def _along(k_poly, mu_poly, x: float, eps: float, deps: float) -> dict[str, float]:
+    """The averages at ``x`` (``eps`` the residual there, ``deps = d eps / dx`` along the path); at an
+    end point ``x = 1`` (or ``0``), where ``K`` and ``mu`` vanish, ``lambda_inf`` and ``zeta_inf`` are
+    their limits along the path: with ``x`` moved by ``h`` into ``(0, 1)``, ``K ~ K' h``,
+    ``mu ~ mu' h`` and ``eps ~ eps + deps h``."""
+    k, mu = float(k_poly(x)), float(mu_poly(x))
+    if 0.0 < x < 1.0:
+        return {"eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": mu / k, "zeta_inf": eps * mu / k**2}
+    dk, dmu = float(k_poly.deriv()(x)), float(mu_poly.deriv()(x))
+    h = 1.0 if x == 0.0 else -1.0  # the direction into (0, 1)
+    zeta = deps * dmu / dk**2 if eps == 0.0 else math.copysign(math.inf, eps * dmu * h)
+    return {"eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": dmu / dk, "zeta_inf": zeta}
 
 
 def projector_late_time(n_qubits: int, n_layers: int, target: float, scale: float = 0.5) -> dict[str, float]:
@@ -138,8 +159,7 @@ def projector_late_time(n_qubits: int, n_layers: int, target: float, scale: floa
     the nearest eigenstate and the error freezes at ``eps = F - O_0``: 004's ``R = min(1 - O_0, 0)``
     for ``O_0 > 1``). At ``F = 1`` (or ``0``) ``K_inf``, ``mu_inf`` and the moving part of ``eps``
     vanish together; ``lambda_inf`` and ``zeta_inf`` are their limits along ``F = 1 - kappa``,
-    ``kappa -> 0`` (004's ``kappa = o(1)``), taken exactly: the averages are polynomials of degree
-    <= 3 in ``F``, found by interpolation at four fidelities.
+    ``kappa -> 0`` (004's ``kappa = o(1)``), taken exactly.
 
     Args:
         n_qubits: ``n`` (``d = 2^n``).
@@ -151,26 +171,48 @@ def projector_late_time(n_qubits: int, n_layers: int, target: float, scale: floa
         ``{"fidelity", "eps", "K_inf", "mu_inf", "lambda_inf", "zeta_inf"}``.
     """
     d = 2 ** check_int("n_qubits", n_qubits, 1)
+    return projector(np.diag(np.eye(d)[0]), n_layers, scale, target)
+
+
+def projector(observable, n_layers: int, scale: float, target: float, generator=None) -> dict[str, float]:
+    """:func:`projector_late_time` for a given projector ``|Phi><Phi|`` (matrix or observable) and generator.
+
+    Raises:
+        ValueError: if ``observable`` is not a rank-one projector.
+    """
+    o = haar._matrix("observable", observable)
+    vals, vecs = np.linalg.eigh(o)
+    if not np.allclose(vals, np.r_[np.zeros(len(vals) - 1), 1.0], atol=1e-10):
+        raise ValueError("observable is not a rank-one projector |Phi><Phi|: use late_time or edge_late_time.")
     o0 = check_real("target", target)
     f = min(max(o0, 0.0), 1.0)
-    nodes = np.array([0.2, 0.4, 0.6, 0.8])
-    ks, mus = [], []
-    for x in nodes:
-        obs, psi = _projector_state(d, x)
-        r = late_time(obs, psi, n_layers, scale)
-        ks.append(r["K_inf"])
-        mus.append(r["mu_inf"])
-    k_poly = np.polynomial.Polynomial.fit(nodes, ks, 3).convert()
-    mu_poly = np.polynomial.Polynomial.fit(nodes, mus, 3).convert()
-    k, mu, eps = float(k_poly(f)), float(mu_poly(f)), f - o0
-    if 0.0 < f < 1.0:
-        lam, zeta = mu / k, eps * mu / k**2
-    else:  # F = edge + sigma kappa: K ~ sigma K' kappa, mu ~ sigma mu' kappa, eps = eps_R + sigma kappa
-        sigma = 1.0 if f == 0.0 else -1.0
-        dk, dmu = float(k_poly.deriv()(f)), float(mu_poly.deriv()(f))
-        lam = dmu / dk
-        zeta = dmu / dk**2 if eps == 0.0 else math.copysign(math.inf, eps * sigma * dmu)
-    return {"fidelity": f, "eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": lam, "zeta_inf": zeta}
+    k_poly, mu_poly = _path(o, vecs[:, -1], vecs[:, 0], n_layers, scale, generator)
+    return {"fidelity": f, **_along(k_poly, mu_poly, f, f - o0, 1.0)}
+
+
+def edge_late_time(observable, n_layers: int, scale: float, target: float, edge: str = "min", generator=None
+                   ) -> dict[str, float]:
+    """Restricted-Haar averages when training converges to the ground state (``edge="min"``) or the top
+    state (``"max"``): the critical point and the frozen-error regime of 004 Theorem 1.
+
+    ``K_inf = mu_inf = 0`` at the eigenstate; ``lambda_inf`` and ``zeta_inf`` are their limits as the
+    output approaches it along the next eigenstate, the slowest mode of the imaginary-time picture of
+    late training (004 eq. (20)): ``psi = sqrt(1 - kappa) e_0 + sqrt(kappa) e_1``, ``kappa -> 0``. With
+    a degenerate edge or next level the eigenvectors of ``numpy.linalg.eigh`` are taken.
+
+    Args:
+        observable, n_layers, scale, target, generator: as in :func:`late_time`.
+        edge: ``"min"`` or ``"max"``.
+
+    Returns:
+        ``{"eps", "K_inf", "mu_inf", "lambda_inf", "zeta_inf", "edge_energy", "gap"}``.
+    """
+    o = haar._matrix("observable", observable)
+    vals, vecs = np.linalg.eigh(o)
+    i, j = (0, 1) if check_choice("edge", edge, ("min", "max")) == "min" else (-1, -2)
+    k_poly, mu_poly = _path(o, vecs[:, i], vecs[:, j], n_layers, scale, generator)
+    eps = float(vals[i]) - check_real("target", target)
+    return {**_along(k_poly, mu_poly, 1.0, eps, float(vals[i] - vals[j])), "edge_energy": float(vals[i]), "gap": float(abs(vals[j] - vals[i]))}
 
 
 def asymptotic_projector(n_qubits: int, n_layers: int, target: float) -> dict[str, float]:
