@@ -31,8 +31,10 @@ from __future__ import annotations
 import functools
 import math
 
+import jax
 import numpy as np
 
+from ..models.ansatze import haar_unitaries
 from ..models._spec import check_choice, check_int, check_non_negative, check_real, check_scale
 from ..models.circuits import Circuit, from_paulis
 from ..models.pauli import PauliString
@@ -77,11 +79,16 @@ def frame(observable, state) -> np.ndarray:
     psi = np.asarray(state, dtype=np.complex128).reshape(-1)
     if psi.shape != (o.shape[0],) or not np.all(np.isfinite(psi)) or np.linalg.norm(psi) == 0:
         raise ValueError(f"state must be a finite non-zero vector of length d = {o.shape[0]}, got shape {psi.shape}.")
-    psi = psi / np.linalg.norm(psi)
-    basis, _ = np.linalg.qr(np.column_stack([psi, np.eye(len(psi), dtype=np.complex128)]))
-    basis = basis[:, : len(psi)]
-    basis[:, 0] *= np.vdot(basis[:, 0], psi) / abs(np.vdot(basis[:, 0], psi))  # first column = psi exactly
+    basis = _completion(psi)
     return basis.conj().T @ o @ basis
+
+
+def _completion(v: np.ndarray) -> np.ndarray:
+    """A unitary whose first column is the normalized ``v`` (QR of ``[v, 1]``, phase fixed)."""
+    v = v / np.linalg.norm(v)
+    basis = np.linalg.qr(np.column_stack([v, np.eye(len(v), dtype=np.complex128)]))[0][:, : len(v)]
+    basis[:, 0] *= np.vdot(basis[:, 0], v) / abs(np.vdot(basis[:, 0], v))
+    return basis
 
 
 def late_time(observable, state, n_layers: int, scale: float, target: float = 0.0, generator=None) -> dict[str, float]:
@@ -239,19 +246,14 @@ def asymptotic_projector(n_qubits: int, n_layers: int, target: float) -> dict[st
 
 def restricted_unitary(d: int, rng: np.random.Generator) -> np.ndarray:
     """A sample of 004 eq. (17): ``diag(1, V)`` with ``V`` Haar on ``U(d - 1)``."""
-    d = check_int("d", d, 2)
-    z = (rng.standard_normal((d - 1, d - 1)) + 1j * rng.standard_normal((d - 1, d - 1))) / np.sqrt(2)
-    q, r = np.linalg.qr(z)
-    v = q * (np.diag(r) / np.abs(np.diag(r)))
-    u = np.eye(d, dtype=np.complex128)
-    u[1:, 1:] = v
+    u = np.eye(check_int("d", d, 2), dtype=np.complex128)
+    u[1:, 1:] = _haar(d - 1, rng, 1)[0]
     return u
 
 
-def _haar(d: int, rng: np.random.Generator) -> np.ndarray:
-    z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
-    q, r = np.linalg.qr(z)
-    return q * (np.diag(r) / np.abs(np.diag(r)))
+def _haar(d: int, rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` Haar unitaries of dimension ``d`` (:func:`qntk.models.ansatze.haar_unitaries`)."""
+    return np.array(haar_unitaries(jax.random.key(int(rng.integers(2**62))), count, d))
 
 
 def sample_circuit(n_qubits: int, n_layers: int, state, seed: int, scale: float = 0.5
@@ -277,8 +279,8 @@ def sample_circuit(n_qubits: int, n_layers: int, state, seed: int, scale: float 
     target_state = target_state / np.linalg.norm(target_state)
     labels = ["".join(rng.choice(list("XYZ"), size=n)) for _ in range(L)]
     theta = rng.uniform(0.0, 2 * np.pi, size=L)
-    gates = np.stack([_haar(d, rng) for _ in range(L)])
-    psi_in = _haar(d, rng)[:, 0]
+    gates = _haar(d, rng, L + 1)
+    gates, psi_in = gates[:L], gates[L][:, 0]
     psi = psi_in
     s = check_scale(scale)
     for l in range(L - 1):
@@ -287,11 +289,5 @@ def sample_circuit(n_qubits: int, n_layers: int, state, seed: int, scale: float 
     g = PauliString.from_label(labels[-1]).matrix()
     psi = np.cos(s * theta[-1]) * psi - 1j * np.sin(s * theta[-1]) * (g @ psi)
 
-    def basis(v):
-        b, _ = np.linalg.qr(np.column_stack([v, np.eye(d, dtype=np.complex128)]))
-        b = b[:, :d]
-        b[:, 0] *= np.vdot(b[:, 0], v) / abs(np.vdot(b[:, 0], v))
-        return b
-
-    gates[-1] = basis(target_state) @ restricted_unitary(d, rng) @ basis(psi).conj().T
+    gates[-1] = _completion(target_state) @ restricted_unitary(d, rng) @ _completion(psi).conj().T
     return from_paulis(labels, gates, scale=s), theta, psi_in
