@@ -162,7 +162,7 @@ def test_counter_sees_recompilations():
 
 
 def test_pauli_sum_pytree_holds_only_n_qubits_as_static_data():
-    a, b = observables.xxz(3, 1.0), observables.random_pauli_mixture(3, n_terms=4, seed=5)
+    a, b = observables.xxz(3, 1.0, periodic=True), observables.random_pauli_mixture(3, n_terms=4, seed=5)
     leaves, treedef = jax.tree_util.tree_flatten(a)
     assert [leaf.shape for leaf in leaves] == [(12,), (12,), (12,), (a.x_masks.shape[0],), (a.x_masks.shape[0], 8)]
     assert [leaf.dtype for leaf in leaves] == [jnp.float64, jnp.int32, jnp.int32, jnp.int32, jnp.complex128]
@@ -201,7 +201,7 @@ def test_vmap_over_stacked_observables():
 
 
 def test_python_views_are_refused_while_traced():
-    obs = observables.xxz(3, 2.0)
+    obs = observables.xxz(3, 2.0, periodic=True)
     with pytest.raises(TypeError, match="traced"):
         jax.jit(lambda o: o.coefs)(obs)
     seen = []
