@@ -103,7 +103,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         "assumption_holds": model.ansatz_spec.is_design,
     }
     if model.dataset is None:
-        out.update(late_time(model))
+        out.update(_late_time(model, o, gens, s))
     else:
         out.update(_kernel_matrix(model, o, gens, s))
     if kinds > 1 and mu_std:
@@ -155,7 +155,7 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
     eps_mean = haar.mean_eps(o, model.target)
     cov = haar.mean_eps_K(o, gens, None, s, model.target) - eps_mean * k_mean
     t = np.asarray(steps, dtype=float)
-    late = late_time(model)
+    late = _late_time(model, o, gens, s)
     eps_lv, k_lv, c_lv = _lv_line(late, eps_mean, k_mean, eta, int(t.max()) if t.size else 0)
     idx = t.astype(int)
     return {
@@ -171,12 +171,6 @@ def mean_residual(model: Model, eta: float, steps) -> dict:
         "eps_eq10": lazy.frozen_residual_exp(eps_mean, eta, k_mean, t),
         "eps_ensemble": lazy.ensemble_residual(eta, t, eps_mean, k_mean, k_var, cov),
     }
-
-
-def _is_projector(o: np.ndarray) -> bool:
-    """A rank-one projector ``|Phi><Phi|``: eigenvalues ``0, ..., 0, 1``."""
-    vals = np.linalg.eigvalsh(o)
-    return bool(np.allclose(vals, np.r_[np.zeros(len(vals) - 1), 1.0], atol=1e-10))
 
 
 def late_time(model: Model) -> dict:
@@ -196,7 +190,11 @@ def late_time(model: Model) -> dict:
     ``late_time_state`` says which state was used. Above :data:`LATE_TIME_MAX_QUBITS` qubits the
     averages are ``None``.
     """
-    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    return _late_time(model, model.operator.matrix(), _generators(model), model.generator_scale)
+
+
+def _late_time(model: Model, o: np.ndarray, gens: list[np.ndarray], s: float) -> dict:
+    """:func:`late_time` with the observable matrix, the generators and the scale already built."""
     o_min, o_max = model.operator.spectrum_extremes()
     regime = lv.predict_regime(model.target, o_min, o_max)
     out = {"regime": regime.regime, "O_min": o_min, "O_max": o_max, "R": regime.R,
@@ -211,14 +209,13 @@ def late_time(model: Model) -> dict:
         edge = "min" if regime.boundary == "O_min" else "max"
         r = restricted_haar.edge_late_time(o, L, s, model.target, edge, generator=g)
         state = f"the {'ground' if edge == 'min' else 'top'} state of O, approached along the next eigenstate"
-    elif _is_projector(o):
+    elif restricted_haar.is_projector(o):
         r = restricted_haar.projector(o, L, s, model.target, generator=g)
         state = "a state of fidelity O_0 with the projector's state (004 Theorem 3)"
     else:
         r = {"K_inf": haar.mean_K(o, gens, None, s), "lambda_inf": None, "zeta_inf": 0.0}
         state = "not fixed by O_0: K_inf is the Haar K-bar (frozen kernel)"
-    k_inf = 0.0 if regime.regime != "frozen-kernel" else r["K_inf"]  # exactly 0 at an eigenstate
-    return {**out, "K_inf": k_inf, "lambda_inf": r["lambda_inf"], "zeta_inf": r["zeta_inf"], "late_time_state": state}
+    return {**out, "K_inf": r["K_inf"], "lambda_inf": r["lambda_inf"], "zeta_inf": r["zeta_inf"], "late_time_state": state}
 
 
 def _lv_line(late: dict, eps0: float, k0: float, eta: float, steps: int) -> tuple[np.ndarray, np.ndarray, float]:

@@ -22,7 +22,7 @@ Exact averages (Weingarten sums over ``U(d - 1)`` for ``W`` and ``U(d)`` for the
 * ``lambda_inf = E[mu_inf] / E[K_inf]`` and ``zeta_inf = eps E[mu_inf] / E[K_inf]^2``, the ratios of
   averages that 004 uses.
 
-Public names: :func:`late_time`, :func:`projector_late_time`, :func:`projector`, :func:`edge_late_time`, :func:`asymptotic_projector`,
+Public names: :func:`late_time`, :func:`projector_late_time`, :func:`projector`, :func:`is_projector`, :func:`edge_late_time`, :func:`asymptotic_projector`,
 :func:`frame`, :func:`restricted_unitary`, :func:`sample_circuit`.
 """
 
@@ -147,7 +147,7 @@ def _path(o: np.ndarray, a: np.ndarray, b: np.ndarray, n_layers: int, scale: flo
 
 def _along(k_poly, mu_poly, x: float, eps: float, deps: float) -> dict[str, float]:
     """The averages at ``x`` (``eps`` the residual there, ``deps = d eps / dx`` along the path); at an
-    end point ``x = 1`` (or ``0``), where ``K`` and ``mu`` vanish, ``lambda_inf`` and ``zeta_inf`` are
+    end point ``x = 1`` (or ``0``), an eigenstate, ``K`` and ``mu`` are 0 and ``lambda_inf`` and ``zeta_inf`` are
     their limits along the path: with ``x`` moved by ``h`` into ``(0, 1)``, ``K ~ K' h``,
     ``mu ~ mu' h`` and ``eps ~ eps + deps h``."""
     k, mu = float(k_poly(x)), float(mu_poly(x))
@@ -156,7 +156,7 @@ def _along(k_poly, mu_poly, x: float, eps: float, deps: float) -> dict[str, floa
     dk, dmu = float(k_poly.deriv()(x)), float(mu_poly.deriv()(x))
     h = 1.0 if x == 0.0 else -1.0  # the direction into (0, 1)
     zeta = deps * dmu / dk**2 if eps == 0.0 else math.copysign(math.inf, eps * dmu * h)
-    return {"eps": eps, "K_inf": k, "mu_inf": mu, "lambda_inf": dmu / dk, "zeta_inf": zeta}
+    return {"eps": eps, "K_inf": 0.0, "mu_inf": 0.0, "lambda_inf": dmu / dk, "zeta_inf": zeta}  # an eigenstate
 
 
 def projector_late_time(n_qubits: int, n_layers: int, target: float, scale: float = 0.5) -> dict[str, float]:
@@ -181,6 +181,12 @@ def projector_late_time(n_qubits: int, n_layers: int, target: float, scale: floa
     return projector(np.diag(np.eye(d)[0]), n_layers, scale, target)
 
 
+def is_projector(observable) -> bool:
+    """Whether ``observable`` is a rank-one projector ``|Phi><Phi|`` (eigenvalues ``0, ..., 0, 1``)."""
+    vals = np.linalg.eigvalsh(haar._matrix("observable", observable))
+    return bool(np.allclose(vals, np.r_[np.zeros(len(vals) - 1), 1.0], atol=1e-10))
+
+
 def projector(observable, n_layers: int, scale: float, target: float, generator=None) -> dict[str, float]:
     """:func:`projector_late_time` for a given projector ``|Phi><Phi|`` (matrix or observable) and generator.
 
@@ -188,9 +194,9 @@ def projector(observable, n_layers: int, scale: float, target: float, generator=
         ValueError: if ``observable`` is not a rank-one projector.
     """
     o = haar._matrix("observable", observable)
-    vals, vecs = np.linalg.eigh(o)
-    if not np.allclose(vals, np.r_[np.zeros(len(vals) - 1), 1.0], atol=1e-10):
+    if not is_projector(o):
         raise ValueError("observable is not a rank-one projector |Phi><Phi|: use late_time or edge_late_time.")
+    vecs = np.linalg.eigh(o)[1]
     o0 = check_real("target", target)
     f = min(max(o0, 0.0), 1.0)
     k_poly, mu_poly = _path(o, vecs[:, -1], vecs[:, 0], n_layers, scale, generator)
