@@ -7,14 +7,14 @@ from qntk.experiments.figures.seed001 import fig4
 from qntk.theory import lazy
 
 
-def test_fig4_finite_time_column_is_001_eqs_63_64_on_the_recorded_runs(quick_result):
+def test_fig4_columns_are_001_eqs_31_63_64_at_each_runs_K0(quick_result):
     d = quick_result("001-fig4").data
     cfg = fig4.QUICK
     for eta in cfg.etas:
         point = d.sel(eta=eta)
-        var_t = lazy.noisy_eps_variance(point.eps_initial.values, eta, point.K_run_mean.values, cfg.sigma, cfg.steps)
+        var_t = lazy.noisy_eps_variance(point.eps_initial.values, eta, point.K_initial.values, cfg.sigma, cfg.steps)
         assert float(point.theory_std_eps_finite_t) == pytest.approx(np.sqrt(var_t), rel=1e-12)
-        plateau = lazy.noise_plateau_eps2(eta, point.K_final.values, cfg.sigma)
+        plateau = lazy.noise_plateau_eps2(eta, point.K_initial.values, cfg.sigma)
         assert float(point.theory_std_eps) == pytest.approx(np.sqrt(plateau.mean()), rel=1e-12)
 
 

@@ -2,8 +2,9 @@
 
 For each sigma, an ensemble of noisy gradient-descent runs of 100 steps (001 eq. (28)); the
 simulation is the mean of ``|eps|`` at the last step, the theory 001 eq. (69),
-``mean |eps| = sqrt(2/pi) sigma / sqrt(2 eta - eta^2 K)``, per sample with K "taken from the value
-of the last step" as 001 App. E does, then averaged over samples.
+``mean |eps| = sqrt(2/pi) sigma / sqrt(2 eta - eta^2 K)``, per sample with its K(0), known before any
+step, then averaged over samples (001 App. E takes K "from the value of the last step"; the notes
+quote the run's last-step K, which moves the theory by a few percent at most).
 
 001 does not give eta for this figure; qntk uses ``eta = 0.01`` (``eta K ≈ 0.4``, so the noiseless
 part ``(1 - eta K)^100 eps(0)`` is negligible and every sigma reaches its plateau within the 100
@@ -74,13 +75,13 @@ def run(config: Config, progress: bool = True) -> Result:
     model, eps, k = _setup.sweep(config, [(eta, sigma) for sigma in config.sigmas], progress)
     eps_t, k_t = eps[:, [0, -1]], k[:, [0, -1]]  # (sigma, {0, T}, sample)
     sigmas = np.asarray(config.sigmas)
-    mean_abs_i, sd_abs_i = lazy.noise_final_abs_eps(eta, k_t[:, 1], sigmas[:, None])
+    mean_abs_i, sd_abs_i = lazy.noise_final_abs_eps(eta, k_t[:, 0], sigmas[:, None])
     t_noise = np.median(lazy.noise_time(eps_t[:, 0], eta, k_t[:, 0], sigmas[:, None])[0], axis=1)
-    z = eps_t[:, 1] / np.sqrt(lazy.noise_plateau_eps2(eta, k_t[:, 1], sigmas[:, None]))
+    z = eps_t[:, 1] / np.sqrt(lazy.noise_plateau_eps2(eta, k_t[:, 0], sigmas[:, None]))
     z_mean, z_sem = z.mean(axis=1), z.std(axis=1, ddof=1) / np.sqrt(z.shape[1])
     rows = []
     for i, sigma in enumerate(sigmas):
-        note = (f"K from the last step (mean {k_t[i, 1].mean():.3g}); median T_noise = {t_noise[i]:.3g} steps; "
+        note = (f"per-sample K(0) (mean {k_t[i, 0].mean():.3g}; last step {k_t[i, 1].mean():.3g}); median T_noise = {t_noise[i]:.3g} steps; "
                 f"mean eps(T) / sqrt(eq. (31)) = {z_mean[i]:.2f} +- {z_sem[i]:.2f} (eq. (64): 0)")
         r = paired_row(f"mean |eps(T)|, sigma = {sigma:g}, eq. (69)", mean_abs_i[i], np.abs(eps_t[i, 1]), note)
         if not r["within_ci"] and abs(z_mean[i]) > Z * z_sem[i]:

@@ -4,14 +4,15 @@ For each eta, an ensemble of noisy gradient-descent runs of t = 100 steps (001 e
 K ≈ 35 and eps(0) ≈ 1 as in 001's caption; the simulation is the standard deviation of eps at the
 last step over the ensemble, the theory the square root of the plateau, 001 eq. (31) (= eq. (66)),
 ``sigma_eps = sqrt(sigma^2 / (eta (2 - eta K)))``, averaged over samples as
-``sqrt(mean_i P(K_i))`` with K_i from the last step (001 App. E).
+``sqrt(mean_i P(K_i))`` with each sample's K_i(0), known before any step (001 App. E takes K from
+the last step; the notes quote it).
 
 001 notes that at small eta ``T_noise`` (001 eq. (68)) may exceed the 100 steps, so the final eps
 still carries part of ``(1 - eta K)^t eps(0)`` and its noise part has not reached the plateau. The
 finite-time form of 001 eqs. (63)-(64) over the ensemble,
 ``Var eps(t) = Var_i[(1 - eta K_i)^t eps_i(0)] + mean_i[P_i (1 - (1 - eta K_i)^(2t))]`` with each
 sample's run-averaged K (:func:`qntk.theory.lazy.noisy_eps_variance`), is recorded and plotted beside
-it and quoted in the notes.
+it and quoted in the notes, with the same K_i(0).
 
 Model: see :mod:`qntk.experiments.figures.seed001._setup` (observable seed 9, n = 4, L = 64: K(0) ≈ 35,
 eps(0) ≈ 1). 001 does not give n for this figure; qntk uses the 4 qubits of Fig. 3.
@@ -74,20 +75,19 @@ def run(config: Config, progress: bool = True) -> Result:
     steps, sigma = config.steps, config.sigma
     start = time.perf_counter()
     model, eps_all, k_all = _setup.sweep(config, [(eta, sigma) for eta in config.etas], progress)
-    rows, cols = [], {k: [] for k in ("eps_final", "K_final", "eps_initial", "K_initial", "K_run_mean")}
+    rows, cols = [], {k: [] for k in ("eps_final", "K_final", "eps_initial", "K_initial")}
     finite_t, t_noise = [], []
     for eta, eps, k in zip(config.etas, eps_all, k_all):
-        k_run = k[:-1].mean(axis=0)
-        for name, v in zip(cols, (eps[-1], k[-1], eps[0], k[0], k_run)):
+        for name, v in zip(cols, (eps[-1], k[-1], eps[0], k[0])):
             cols[name].append(v)
-        finite_t.append(np.sqrt(lazy.noisy_eps_variance(eps[0], eta, k_run, sigma, steps)))
+        finite_t.append(np.sqrt(lazy.noisy_eps_variance(eps[0], eta, k[0], sigma, steps)))
         t_noise.append(float(np.median(lazy.noise_time(eps[0], eta, k[0], sigma)[0])))
-        r = std_row(f"std eps(t = {steps}), eta = {eta:g}, sqrt eq. (31)", lazy.noise_plateau_eps2(eta, k[-1], sigma),
-                    eps[-1], f"K from the last step (mean {k[-1].mean():.3g}); median T_noise = {t_noise[-1]:.3g} steps; "
+        r = std_row(f"std eps(t = {steps}), eta = {eta:g}, sqrt eq. (31)", lazy.noise_plateau_eps2(eta, k[0], sigma),
+                    eps[-1], f"per-sample K(0) (mean {k[0].mean():.3g}; last step {k[-1].mean():.3g}); median T_noise = {t_noise[-1]:.3g} steps; "
                     f"finite-t eqs. (63)-(64): {finite_t[-1]:.4g}")
         if not r["within_ci"] and abs(finite_t[-1] - r["simulation"]) < abs(r["theory"] - r["simulation"]):
             r["note"] += (f"; outside the CI because t = {steps} is too short for the plateau (eta K t = "
-                          f"{eta * k_run.mean() * steps:.2g}): 001 App. E says the same, the finite-t form is closer")
+                          f"{eta * k[0].mean() * steps:.2g}): 001 App. E says the same, the finite-t form is closer")
         rows.append(r)
     etas = np.asarray(config.etas)
     data = xr.Dataset(
