@@ -8,16 +8,26 @@
   regimes from the spectrum and from a trajectory;
 * :mod:`qntk.theory.restricted_haar`: the late-time restricted Haar ensemble (004 eq. (17), Thm 3),
   exact in ``d`` and ``L``, and a sampler of circuits drawn from it;
+* :mod:`qntk.theory.hessian`: the late-time loss Hessian and its gap (004 eqs. (18)-(20), Fig. 4);
+* :mod:`qntk.theory.linear_loss`: linear-loss dynamics and the recommended quadratic target (004 eqs. (21)-(25));
+* :mod:`qntk.theory.limited_depth`: the reachable minimum ``O_min(L)`` of a limited-depth circuit and the
+  regime against its spread (004 Fig. 6);
+* :mod:`qntk.theory.several_data`: several data with their own targets: the achievable region
+  (Schur-Horn), the seven late-time classes, their prediction and measurement;
 * :mod:`qntk.theory.large_d`: the seeds' large-d closed forms of K̄ and Delta K (000 eqs. (9), (12));
 * :mod:`qntk.theory.lazy`: frozen-QNTK dynamics, precision, concentration and angle noise (000, 001);
 * :mod:`qntk.theory.supervised`: the mean QNTK matrix over a data set and its spectrum (000).
 """
 
 from . import haar as haar
+from . import hessian as hessian
 from . import large_d as large_d
 from . import lazy as lazy
+from . import limited_depth as limited_depth
+from . import linear_loss as linear_loss
 from . import lv as lv
 from . import restricted_haar as restricted_haar
+from . import several_data as several_data
 from . import supervised as supervised
 from . import weingarten as weingarten
 from ._predict import late_time as late_time

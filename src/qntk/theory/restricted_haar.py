@@ -232,7 +232,7 @@ def asymptotic_projector(n_qubits: int, n_layers: int, target: float) -> dict[st
     """004 eqs. (35)-(37), the ``L, d >> 1`` forms of Theorem 3 (``s = 1/2``); ``F = O_0 + R``.
 
     Eq. (36) is ``0/0`` at ``O_0 = 1``; its value there is the limit ``1/2 + d/L`` that 004 quotes
-    (Fig. 9b).
+    (Fig. 9b). Below ``O_0 = 1`` it is ``R = 0`` times a finite factor (infinite at ``O_0 = 0``): 0.
     """
     d = 2 ** check_int("n_qubits", n_qubits, 1)
     L = check_int("n_layers", n_layers, 1)
@@ -242,7 +242,7 @@ def asymptotic_projector(n_qubits: int, n_layers: int, target: float) -> dict[st
     k = L / (2 * d) * f * (1 - f)
     lam = L / (4 * d) * (1 - 2 * f) - f / 2
     if f < 1.0:
-        zeta = r / (f - 1) * (1 - 1 / (2 * f) + d / L)
+        zeta = 0.0  # R = 0 inside the spectrum: eq. (36) vanishes (it reads 0 * inf at O_0 = 0)
     elif r == 0.0:
         zeta = 0.5 + d / L
     else:
