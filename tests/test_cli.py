@@ -144,6 +144,18 @@ def test_predict_regime_and_late_time_keys(target, regime, R):
         assert p["K_inf"] == 0.0 and p["lambda_inf"] != 0.0
 
 
+def test_predict_recommends_a_target_below_the_ground_state():
+    """004's speed-up by a target below O_min (Fig. 7), capped below the late-time stability limit."""
+    out = qntk("predict", "--qubits", "2", "--layers", "8", "--target", "-6", "--eta", "0.01", "--recommend-target", "--json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)["recommended_target"]
+    assert r["O_min"] == pytest.approx(-6.0) and r["target"] == pytest.approx(r["O_min"] - r["R"])
+    assert 0 < r["R"] < r["R_max"] == pytest.approx(2 / (0.01 * r["h_top"]))
+    assert r["speedup_linear"] > 1 and r["speedup_critical"] > 1
+    bad = qntk("predict", "--qubits", "2", "--layers", "8", "--recommend-target")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--eta" in bad.stderr
+
+
 @pytest.mark.parametrize(("target", "regime"), [(-3.0, "frozen-kernel"), (-6.0, "critical"), (-8.0, "frozen-error")])
 def test_train_predicted_and_measured_regimes_agree(target, regime):
     """004's three regimes on an RPA with n = 2, L = 16: predicted from the spectrum, measured on the run."""

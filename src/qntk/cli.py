@@ -28,6 +28,7 @@ from .experiments import kernel_stats
 from .experiments import reproduce as _rep
 from .models import Model
 from .models.ansatze import ANSATZE
+from .theory import linear_loss
 from .theory import predict as _predict
 
 app = typer.Typer(
@@ -82,7 +83,7 @@ _MODEL_OPTIONS = {"ansatz": Ansatz, "qubits": Qubits, "layers": Layers, "observa
 
 
 #: Options of a command that are not model or run settings (they are passed to it by name).
-_NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory")
+_NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory", "recommend_target")
 
 
 def _model_command(command):
@@ -287,20 +288,27 @@ def predict(
     eta: Annotated[Optional[float], typer.Option(help="Learning rate: adds the decay rate, L_star and the concentration verdicts.")] = None,
     sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise: adds the late-time plateau of eps^2.")] = None,
     precision: Annotated[Optional[float], typer.Option(help="Target relative error eps_r: adds the steps needed.")] = None,
+    recommend_target: Annotated[bool, typer.Option(
+        "--recommend-target", help="With --eta: the target O_0 below O_min that reaches the ground state fastest, and its "
+        "predicted speed-up over the linear loss and the critical target (Zhang et al., Nat. Commun. 2024).")] = False,
     out: Out = None,
 ) -> None:
-    """Theory only (no simulation): Haar averages at initialization and frozen-kernel dynamics.
+    """Theory only (no simulation): Haar averages at initialization, frozen-kernel and late-time dynamics.
 
     Example: qntk predict --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --eta 1e-3 --sigma 1e-3 --precision 1e-3
     """
     model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, settings)
+    if recommend_target and (run["eta"] is None or model.dataset is not None):
+        raise ValueError("--recommend-target needs --eta and a model without data (it recommends the target O_0).")
     result = _predict(model, **run)
+    if recommend_target:
+        result["recommended_target"] = linear_loss.recommend_target(model, run["eta"])
     result.update(config={"model": model.to_dict(), **run}, versions=versions())
     table = Table(title=f"qntk predict: {model.ansatz} n={model.n_qubits} L={model.n_layers} O={model.observable} O_0={model.target}")
     table.add_column("quantity")
     table.add_column("prediction", justify="right")
     for key, value in result.items():
-        if key == "concentration":
+        if key in ("concentration", "recommended_target"):
             for k, v in value.items():
                 table.add_row(k, _fmt(v) if isinstance(v, float) else str(v))
         elif key not in ("config", "versions"):
