@@ -176,3 +176,25 @@ def test_edge_limit_along_the_next_eigenstate(rng):
     crit = rh.edge_late_time(o, 12, 0.5, target=vals[0])
     near_c = rh.late_time(o, np.sqrt(1 - kappa) * vecs[:, 0] + np.sqrt(kappa) * vecs[:, 1], 12, 0.5, target=vals[0])
     np.testing.assert_allclose(near_c["zeta_inf"], crit["zeta_inf"], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_frozen_error_rate_approaches_the_restricted_haar_lv_rate_as_L_over_d_grows():
+    """004 eq. (16) with the exact restricted-Haar lambda_inf: the fitted late-time decay rate of K of
+    trained RPA circuits (XXZ, n = 2, R = 2) approaches 2 eta lambda_inf R as L / d grows (0.10, 0.48,
+    0.80, 0.945 of it at L / d = 2, 8, 32, 128; docs/conventions.md)."""
+    from qntk import train
+    from qntk.models import Model
+    from qntk.theory import late_time
+
+    ratios = []
+    for L, eta in ((8, 1e-3), (32, 5e-4), (512, 2.5e-5)):
+        m = Model("rpa", 2, L, "xxz:J=2", target=-8.0)
+        lt = late_time(m)
+        ds = train.run(train.TrainConfig(m, eta=eta, steps=1500, samples=8, circuits=2, seed=1, theory=False,
+                                         snapshot_every=1500), progress=False)
+        K = ds.K.values[750:, :, :, 0, 0].reshape(751, -1)
+        t = np.arange(750, 1501)
+        rate = np.mean([-np.polyfit(t, np.log(K[:, i]), 1)[0] for i in range(K.shape[1])])
+        ratios.append(rate / (2 * eta * lt["lambda_inf"] * lt["R"]))
+    assert ratios[0] < ratios[1] < ratios[2] and ratios[0] < 0.3 and 0.9 < ratios[2] < 1.0, ratios
