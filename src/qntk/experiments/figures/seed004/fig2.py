@@ -287,13 +287,17 @@ def plot(result: Result):
         for i, (name, lv_name) in enumerate((("eps", "eps_lv"), ("K", "K_lv"))):
             ax = axes[i, j]
             values = sel[name].values
-            ax.plot(step[pos], values[pos], color="0.7", lw=0.6)
+            log_y = not (name == "eps" and regime == "frozen-error")
+            shown = np.where(values > 0, values, np.nan) if log_y else values  # a run at exactly 0 leaves the log axis
+            ax.plot(step[pos], shown[pos], color="0.7", lw=0.6)
             ax.plot(step[pos], values[pos].mean(axis=1), color="tab:blue", lw=2, label="ensemble mean")
             ax.plot(step[pos], sel[lv_name].values[pos], "--", color="tab:red", lw=1.5, label="LV theory")
             if regime == "critical":
                 ax.set_xscale("log")
-            if not (name == "eps" and regime == "frozen-error"):
+            if log_y:
                 ax.set_yscale("log")
+                # the axis spans the simulation; a theory line that falls faster leaves it at the bottom
+                ax.set_ylim(bottom=np.nanmin(shown[pos]) / 10)
             ax.set(xlabel="step t", ylabel=f"{name}(t)", title=f"{'abc'[j]}{i + 1}: {regime}, O_0 = {target:g}")
             ax.legend(fontsize=7, loc="lower left" if (regime == "frozen-error" and name == "eps") else "best")
         if regime == "frozen-error":
@@ -301,6 +305,7 @@ def plot(result: Result):
             inset.semilogy(step, np.abs(sel.eps.values - R), color="0.7", lw=0.5)
             inset.semilogy(step, np.abs(sel.eps.values.mean(axis=1) - R), color="tab:blue", lw=1.5)
             inset.semilogy(step, np.abs(sel.eps_lv.values - R), "--", color="tab:red", lw=1)
+            inset.set_ylim(bottom=np.abs(sel.eps.values - R).min() / 10)
             inset.set_title("eps - R", fontsize=7)
             inset.tick_params(labelsize=6)
     fig.suptitle(f"{NAME}: RPA n={c['n_qubits']}, L={c['n_layers']}, open XXZ J=2, eta={c['eta']:g}, "
