@@ -309,8 +309,9 @@ def predict(
     table.add_column("prediction", justify="right")
     for key, value in result.items():
         if key in ("concentration", "recommended_target"):
+            prefix = "recommended: " if key == "recommended_target" else ""
             for k, v in value.items():
-                table.add_row(k, _fmt(v) if isinstance(v, float) else str(v))
+                table.add_row(prefix + k, _fmt(v) if isinstance(v, float) else str(v))
         elif key not in ("config", "versions"):
             table.add_row(key, _fmt(value) if isinstance(value, float) else str(value))
     _emit(result, as_json, out, table)
