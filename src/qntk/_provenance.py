@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import tempfile
@@ -71,5 +72,18 @@ def save_netcdf(ds, path: str | Path) -> Path:
     return Path(path)
 
 
+def finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float (a diverging ``zeta_inf``, an undefined ratio) as ``None``, so
+    that it is written as standard JSON (no ``NaN`` or ``Infinity``)."""
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def write_json(path: str | Path, obj: Any) -> Path:
-    return write_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Writes ``obj`` (non-finite numbers as ``null``, :func:`finite`) as indented JSON, atomically."""
+    return write_atomic(path, json.dumps(finite(obj), indent=2, sort_keys=True) + "\n")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -22,7 +21,7 @@ from rich.table import Table
 
 from . import config as _config
 from . import train as _train
-from ._provenance import cache_root, versions, write_json
+from ._provenance import cache_root, finite, versions, write_json
 from .experiments import bench as _bench
 from .experiments import kernel_stats
 from .experiments import reproduce as _rep
@@ -114,20 +113,8 @@ def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
     return _config.split_model(values)
 
 
-def _finite(obj):
-    """``obj`` with every non-finite float (a diverging ``zeta_inf``, an undefined ratio) as ``None``, so
-    that the JSON output is standard JSON."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
-    result = _finite(result)
+    result = finite(result)
     if out is not None:
         write_json(out, result)
     if as_json:

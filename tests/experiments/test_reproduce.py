@@ -43,7 +43,9 @@ def test_every_figure_runs_at_quick_size_and_writes(name, quick_result, tmp_path
         assert tuple(r) == _table.ROW_KEYS
         assert all(math.isfinite(r[k]) for k in ("theory", "simulation", "sem", "rel_err")) and r["sem"] > 0
         assert isinstance(r["within_ci"], bool) and isinstance(r["note"], str)
-    saved = json.loads(paths["json"].read_text())
+    text = paths["json"].read_text()
+    assert "NaN" not in text and "Infinity" not in text  # standard JSON
+    saved = json.loads(text)
     assert saved["name"] == name and saved["rows"] == result.rows and "jax" in saved["versions"]
     assert module.Config(**saved["config"]["config"]) == module.QUICK  # the written config rebuilds the run's
     table = paths["md"].read_text().splitlines()

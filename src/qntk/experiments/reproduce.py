@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .._provenance import save_netcdf, versions, write_atomic
+from .._provenance import finite, save_netcdf, versions, write_atomic, write_json
 from ..models import SHORT_NAMES
 from ..models._spec import parse_bool
 from . import figures
@@ -139,12 +139,11 @@ def write(result: Result, out_dir: str | Path) -> dict[str, Path]:
     fig.savefig(buf, format="png", dpi=130)
     write_atomic(paths["png"], buf.getvalue())
     ds = result.data.copy()
-    ds.attrs.update(config=json.dumps(result.config, sort_keys=True), seed=int(result.config["config"]["seed"]),
+    ds.attrs.update(config=json.dumps(finite(result.config), sort_keys=True), seed=int(result.config["config"]["seed"]),
                     versions=json.dumps(versions(), sort_keys=True), name=result.name)
     save_netcdf(ds, paths["nc"])
     write_atomic(paths["md"], markdown(result))
-    obj = {"name": result.name, "rows": result.rows, "config": result.config, "versions": versions()}
-    write_atomic(paths["json"], json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    write_json(paths["json"], {"name": result.name, "rows": result.rows, "config": result.config, "versions": versions()})
     return paths
 
 
