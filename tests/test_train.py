@@ -107,3 +107,16 @@ def test_supervised_and_linear_losses():
 def test_bad_config(kw, words):
     with pytest.raises(ValueError, match=words):
         small(**kw)
+
+
+@pytest.mark.parametrize(("labels", "phase"), [((-2.0, 0.3), "mixed-frozen"), ((-0.15, 0.3), "frozen-kernel")])
+def test_supervised_run_on_orthonormal_states_reports_the_several_data_class(labels, phase):
+    """Two basis states, O = Z_1 + Z_2 / 2 (spectrum -1.5, -0.5, 0.5, 1.5): the class predicted from the
+    model alone (qntk.theory.several_data) is the one measured on the run, in the summary."""
+    from qntk.models.states import Dataset
+
+    data = Dataset(states=np.stack([states.basis_state(2, 0), states.basis_state(2, 1)]), labels=labels, name="basis")
+    model = Model("rpa", 2, 16, "1.0*ZI + 0.5*IZ", data=data)
+    s = train.summarize(train.run(train.TrainConfig(model, eta=0.1, steps=1000, samples=4), progress=False))
+    assert s["phase_predicted"] == phase and s["phase_measured"] == phase
+    assert json.loads(json.dumps(s))["phase_prediction"]["types"] == list(s["phase_measurement"]["types"])

@@ -260,6 +260,12 @@ def _train_table(s: dict, cfg) -> Table:
             f"{s['regime_measured']}" + ("" if s["regime_measurement"]["resolved"] else " (the run is too short to tell)")
             + "; the LV columns follow its Lotka-Volterra line from the model alone."
         )
+    if "phase_predicted" in s:
+        table.caption = escape(
+            f"Late-time class of training on {len(data)} orthonormal states (several-data extension of Zhang et al., "
+            f"npj Quantum Inf. 2025): predicted {s['phase_predicted']} (per datum: "
+            f"{', '.join(s['phase_prediction']['types'])}), measured {s['phase_measured']} (per datum: "
+            f"{', '.join(s['phase_measurement']['types'])}).")
     return table
 
 

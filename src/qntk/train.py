@@ -49,7 +49,7 @@ from ._sim import engine
 from .models import Model
 from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive
 from .models.ansatze import circuit_seeds
-from .theory import mean_residual
+from .theory import mean_residual, several_data
 from .theory.lv import measure_regime
 
 LOSSES = ("quadratic", "supervised", "linear")
@@ -204,6 +204,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     model = config.model
     # from the model alone, before any simulation (and so before any error in the theory costs a run)
     theory = mean_residual(model, config.eta, np.arange(config.steps + 1)) if _has_theory(config) else None
+    phase = _predicted_phase(config)
     observable = model.operator
     data = _data_arrays(config)
     chunk_fn = functools.partial(compiled_steps(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
@@ -252,6 +253,8 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         for name in state["records"]
     }
     ds = _to_dataset(xr, config, records, state, seeds, theory)
+    if phase is not None:
+        ds.attrs["phase"] = json.dumps(phase, sort_keys=True)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     return ds
@@ -259,6 +262,20 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
 
 def _has_theory(config: TrainConfig) -> bool:
     return config.theory and config.loss == "quadratic"
+
+
+def _predicted_phase(config: TrainConfig) -> dict | None:
+    """The late-time class of a supervised run on orthonormal input states, from the model alone
+    (:func:`qntk.theory.several_data.predict_phase`); ``None`` where that theory does not apply (no
+    theory asked, encoded features, more than ``MAX_DATA`` data, input states not orthonormal)."""
+    data = config.model.dataset
+    if not config.theory or config.loss != "supervised" or data.states is None or len(data) > several_data.MAX_DATA:
+        return None
+    try:
+        p = several_data.predict_phase(config.model)
+    except ValueError:  # the input states are not orthonormal
+        return None
+    return {"phase": p.phase, "types": list(p.types), "f_star": list(p.f_star), "R": list(p.R)}
 
 
 def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list[int], theory: dict | None):
@@ -305,7 +322,10 @@ def summarize(ds, n_rows: int = 6) -> dict:
     and the loss at a few steps, and where the run has it the theory beside them (``eps_theory``,
     ``eps_eq10``, ``eps_lv``, ``K_lv`` per row, the moments under ``theory``) with the late-time regime
     predicted from the model (``regime_predicted``) and measured on the ensemble-mean trajectory
-    (``regime_measured``, :func:`qntk.theory.lv.measure_regime`; its numbers under ``regime_measurement``)."""
+    (``regime_measured``, :func:`qntk.theory.lv.measure_regime`; its numbers under ``regime_measurement``);
+    for a supervised run on orthonormal input states the several-data class predicted from the model
+    (``phase_predicted``, ``phase_prediction``) and measured on the run (``phase_measured``,
+    ``phase_measurement``; :mod:`qntk.theory.several_data`)."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -329,6 +349,13 @@ def summarize(ds, n_rows: int = 6) -> dict:
                                   ds.mu.values.mean(axis=(1, 2)) if "mu" in ds else None)
         theory = {"theory": th, "regime_predicted": th["regime"], "regime_measured": measured.regime,
                   "regime_measurement": dataclasses.asdict(measured)}
+    if "phase" in ds.attrs:  # several data (qntk.theory.several_data): class predicted and measured
+        n_data = ds.sizes["data"]
+        measured = several_data.measure_phase(ds.step.values, eps.reshape(eps.shape[0], -1, n_data),
+                                              ds.K.values.reshape(eps.shape[0], -1, n_data, n_data))
+        predicted = json.loads(ds.attrs["phase"])
+        theory = {"phase_predicted": predicted["phase"], "phase_measured": measured.phase,
+                  "phase_prediction": predicted, "phase_measurement": dataclasses.asdict(measured)}
     return {
         "rows": rows,
         "final_loss_mean": rows[-1]["loss_mean"],
