@@ -372,6 +372,7 @@ def reproduce(
             table.add_column("title")
             for f in figures:
                 table.add_row(f["name"], f["title"])
+            table.caption = escape("; ".join(f"{prefix}: {paper}" for prefix, paper in _rep.PAPERS.items()))
             Console().print(table)
         return
     if name is None:

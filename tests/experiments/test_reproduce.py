@@ -200,6 +200,8 @@ def test_cli_list_and_unknown_name():
     assert all(f["title"] == reproduce.FIGURES[f["name"]].TITLE for f in listed)
     text = qntk("reproduce", "--list")
     assert text.returncode == 0 and all(name in text.stdout for name in reproduce.FIGURES)
+    assert {name[:3] for name in reproduce.FIGURES} <= set(reproduce.PAPERS)  # every seed's paper is named
+    assert "Nat. Commun. 15, 9354" in " ".join(text.stdout.split())
 
 
 @pytest.mark.parametrize("args, start", [
