@@ -70,7 +70,8 @@ class KernelStatsConfig:
 
 
 @jax.jit
-def _batch(circuit, observable, target, thetas):
+def batch(circuit, observable, target, thetas):
+    """``(eps, K, mu)`` of one circuit at the angle vectors ``thetas`` (shape ``(S, L)``), compiled once per shape."""
     k = jax.vmap(kernels.qntk_fn(circuit, observable, target))(thetas)
     return k.eps, k.K, k.mu
 
@@ -97,7 +98,7 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
             thetas = jax.random.uniform(key, (n_chunks * chunk, circuit.n_params), maxval=2 * jnp.pi)
             for c in range(n_chunks):
                 lo, hi = c * chunk, min((c + 1) * chunk, config.samples)
-                eps, k, mu = _batch(circuit, model.operator, model.target, thetas[c * chunk : (c + 1) * chunk])
+                eps, k, mu = batch(circuit, model.operator, model.target, thetas[c * chunk : (c + 1) * chunk])
                 for name, arr in (("eps", eps), ("K", k), ("mu", mu)):
                     out[name][i, lo:hi] = np.asarray(arr)[: hi - lo]
                 bar.advance(task)

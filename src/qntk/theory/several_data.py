@@ -86,7 +86,7 @@ from numpy.typing import ArrayLike
 from ..models import Model
 from ..models._spec import check_non_negative, check_positive, check_real
 from ..models.observables import Observable
-from .lv import REGIMES, _robust_slope
+from .lv import REGIMES, _log_abs, _robust_slope
 
 #: The per-datum late-time laws (the 004 regimes, :data:`qntk.theory.lv.REGIMES`).
 TYPES = REGIMES
@@ -500,8 +500,7 @@ def power_exponent(t: ArrayLike, values: ArrayLike) -> float:
     t, x = np.asarray(t, dtype=np.float64), np.abs(np.asarray(values, dtype=np.float64))
     if t.shape != x.shape or t.ndim != 1 or np.any(t <= 0):
         raise ValueError("t and values must be 1-D arrays of one length, with t > 0.")
-    with np.errstate(divide="ignore"):
-        return _robust_slope(np.log(t), np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan))
+    return _robust_slope(np.log(t), _log_abs(x))  # zeros -> -inf, dropped by the fit
 
 
 def measure_phase(t: ArrayLike, eps: ArrayLike, K: ArrayLike | None = None, *, window: float = 0.5) -> PhaseMeasurement:

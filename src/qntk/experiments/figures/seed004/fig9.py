@@ -69,7 +69,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .... import kernels, train
+from .... import train
 from ....models.ansatze import circuit_seeds
 from ....theory import haar
 from ....theory import restricted_haar as rh
@@ -160,13 +160,6 @@ QUICK = Config(n_qubits=2, n_layers=16, targets=(0.5,), layers=(16,), qubits=(2,
 
 # --- late-time training ---------------------------------------------------------------------------
 
-@jax.jit
-def _kernels(circuit, observable, target, thetas):
-    """eps, K, mu of one circuit at angles ``(S, L)``."""
-    k = jax.vmap(kernels.qntk_fn(circuit, observable, target))(thetas)
-    return k.eps, k.K, k.mu
-
-
 def train_late(model, eta: float, steps: int, circuits: int, samples: int, seed: int, progress: bool
                ) -> dict[str, np.ndarray]:
     """Trains ``samples`` initializations (angles uniform in ``[0, 2 pi)``) of each of ``circuits`` random
@@ -195,7 +188,7 @@ def train_late(model, eta: float, steps: int, circuits: int, samples: int, seed:
                     thetas = chunk_fn(circuit, model.operator, data, thetas, key, lo, eta, 0.0, n=hi - lo)[0]
                 snaps.append(thetas)
             for snap in snaps:
-                for name, v in zip(out, _kernels(circuit, model.operator, float(model.target), snap)):
+                for name, v in zip(out, kernel_stats.batch(circuit, model.operator, float(model.target), snap)):
                     out[name].append(np.asarray(v))
             bar.advance(task)
     shape = (circuits, 2, samples)
