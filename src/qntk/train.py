@@ -49,7 +49,7 @@ from ._sim import engine
 from .models import Model
 from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive
 from .models.ansatze import circuit_seeds
-from .theory import mean_residual, several_data
+from .theory import diagnostics, mean_residual, several_data
 from .theory.lv import measure_regime
 
 LOSSES = ("quadratic", "supervised", "linear")
@@ -209,16 +209,11 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     data = _data_arrays(config)
     chunk_fn = functools.partial(compiled_steps(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
     seeds = circuit_seeds(config.seed, config.circuits)
-    k_init, k_noise = jax.random.split(jax.random.key(config.seed))
+    k_noise = jax.random.split(jax.random.key(config.seed))[1]
     n_params = model.circuit(seed=seeds[0]).n_params
     state = _load_checkpoint(checkpoint, config)
     if state is None:
-        thetas = np.stack(
-            [
-                np.asarray(jax.random.uniform(jax.random.fold_in(k_init, i), (config.samples, n_params), maxval=2 * np.pi))
-                for i in range(config.circuits)
-            ]
-        )
+        thetas = initial_thetas(config.seed, config.circuits, config.samples, n_params)
         state = {"done": 0, "thetas": thetas, "records": {}, "snapshots": [thetas.copy()], "snapshot_steps": [0]}
     bounds = list(range(0, config.steps, config.snapshot_every)) + [config.steps]
     with Progress(transient=True, disable=not progress) as bar:
@@ -253,11 +248,26 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         for name in state["records"]
     }
     ds = _to_dataset(xr, config, records, state, seeds, theory)
+    if config.theory and config.loss == "supervised":  # 003: the frozen QNTK at the run's own initialization
+        frozen = diagnostics.frozen_residuals(records["K"][0].mean(axis=(0, 1)), records["eps"][0].mean(axis=(0, 1)),
+                                              config.eta, config.steps)
+        ds["eps_frozen"] = (("step", "data"), frozen)
+        ds.eps_frozen.attrs["description"] = (
+            "frozen-QNTK prediction of the mean training residuals, (1 - eta K̄)^t E[eps(0)] with the mean kernel "
+            "matrix and residuals of the run's initialization (t = 0 only; qntk.theory.diagnostics)")
     if phase is not None:
         ds.attrs["phase"] = json.dumps(phase, sort_keys=True)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     return ds
+
+
+def initial_thetas(seed: int, circuits: int, samples: int, n_params: int) -> np.ndarray:
+    """The initial angles of a run with master ``seed``: ``(circuits, samples, n_params)``, uniform in
+    ``[0, 2 pi)``, the same for every loss (so that other jobs can evaluate a run's initialization)."""
+    k_init = jax.random.split(jax.random.key(seed))[0]
+    return np.stack([np.asarray(jax.random.uniform(jax.random.fold_in(k_init, i), (samples, n_params), maxval=2 * np.pi))
+                     for i in range(circuits)])
 
 
 def _has_theory(config: TrainConfig) -> bool:
@@ -325,7 +335,9 @@ def summarize(ds, n_rows: int = 6) -> dict:
     (``regime_measured``, :func:`qntk.theory.lv.measure_regime`; its numbers under ``regime_measurement``);
     for a supervised run on orthonormal input states the several-data class predicted from the model
     (``phase_predicted``, ``phase_prediction``) and measured on the run (``phase_measured``,
-    ``phase_measurement``; :mod:`qntk.theory.several_data`)."""
+    ``phase_measurement``; :mod:`qntk.theory.several_data`); for a supervised run the ensemble-mean
+    residual of each datum against its frozen-QNTK prediction (003), each as the rms over the data
+    (``eps_rms``, ``eps_frozen_rms``)."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -341,6 +353,10 @@ def summarize(ds, n_rows: int = 6) -> dict:
         for t in steps
     ]
     theory = {}
+    if "eps_frozen" in ds:  # per datum, the ensemble mean against its prediction; rms over the data
+        for r in rows:
+            r["eps_rms"] = _rms(eps[r["step"]].reshape(-1, eps.shape[-1]).mean(axis=0))
+            r["eps_frozen_rms"] = _rms(ds.eps_frozen.values[r["step"]])
     if "eps_theory" in ds:
         for r in rows:
             r.update({name: float(ds[name][r["step"]]) for name in ("eps_theory", "eps_eq10", "eps_lv", "K_lv")})
@@ -366,6 +382,10 @@ def summarize(ds, n_rows: int = 6) -> dict:
         "versions": json.loads(ds.attrs["versions"]),
         **theory,
     }
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x))))
 
 
 def _config_key(config: TrainConfig) -> str:

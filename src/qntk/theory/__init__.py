@@ -16,7 +16,9 @@
   (Schur-Horn), the seven late-time classes, their prediction and measurement;
 * :mod:`qntk.theory.large_d`: the seeds' large-d closed forms of K̄ and Delta K (000 eqs. (9), (12));
 * :mod:`qntk.theory.lazy`: frozen-QNTK dynamics, precision, concentration and angle noise (000, 001);
-* :mod:`qntk.theory.supervised`: the mean QNTK matrix over a data set and its spectrum (000).
+* :mod:`qntk.theory.supervised`: the mean QNTK matrix over a data set and its spectrum (000);
+* :mod:`qntk.theory.diagnostics`: 003's diagnostics from a kernel matrix: spectrum, critical learning rate,
+  training time, the frozen-QNTK prediction formula, the laziness verdicts.
 """
 
 from . import haar as haar
@@ -28,6 +30,7 @@ from . import linear_loss as linear_loss
 from . import lv as lv
 from . import restricted_haar as restricted_haar
 from . import several_data as several_data
+from . import diagnostics as diagnostics
 from . import supervised as supervised
 from . import weingarten as weingarten
 from ._predict import late_time as late_time
