@@ -47,6 +47,8 @@ def test_toml_config_and_flag_override(tmp_path):
         (["kernel", "--ansatz", "hea", "--circuits", "3"], "not random"),
         (["kernel", "--config", "missing.toml"], "does not exist"),
         (["bench", "--workload", "nope"], "unknown workload"),
+        (["diagnose", "--split", "odd"], "split"),
+        (["diagnose", "--n-train", "20"], "no test point"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero_exit(args, words):
@@ -74,7 +76,7 @@ def test_out_file_records_config_seed_and_versions(tmp_path):
 
 
 def test_help_for_every_command():
-    for cmd in ([], ["kernel"], ["bench"], ["reproduce"]):
+    for cmd in ([], ["kernel"], ["bench"], ["reproduce"], ["diagnose"]):
         out = qntk(*cmd, "--help")
         assert out.returncode == 0 and "Usage" in out.stdout
 
@@ -107,9 +109,12 @@ def test_train_supervised_data_sets():
     summary = json.loads(out.stdout)
     assert summary["config"]["loss"] == "supervised" and summary["config"]["model"]["data"] == "orthogonal:m=4,seed=1"
     assert "theory" not in summary
+    first = summary["rows"][0]  # the frozen-QNTK prediction (003) starts at the run's own mean residuals
+    assert first["eps_frozen_rms"] == pytest.approx(first["eps_rms"], rel=1e-12)
     out = qntk("train", "--ansatz", "reuploading", "--qubits", "2", "--layers", "2", "--data", "tfim:points=5",
                "--eta", "0.05", "--steps", "3", "--samples", "2", "--json")
     assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["rows"][-1]["eps_frozen_rms"] > 0
     for args, message in [(("--data", "tfim:points=5"), "encoding ansatz"), (("--data", "moons"), "unknown data set"),
                           (("--data", "orthogonal:m=3"), "even"), (("--qubits", "2", "--data", "orthogonal:m=8"), "exceeds")]:
         bad = qntk("train", "--steps", "2", *args)
@@ -168,3 +173,15 @@ def test_train_predicted_and_measured_regimes_agree(target, regime):
     assert all("eps_lv" in r and "K_lv" in r for r in s["rows"])
     if regime == "critical":  # K ~ 1/t: the LV line of C = 0 from K(0) = K-bar tracks the simulated kernel
         assert s["rows"][-1]["K_lv"] == pytest.approx(s["rows"][-1]["K_mean"], rel=0.25)
+
+
+def test_diagnose_runs_the_builtin_example_with_the_documented_keys():
+    out = qntk("diagnose", "--json", "--samples", "20")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    for key in ("lambda_min", "lambda_max", "condition_number", "eta_crit", "tau", "r2_train", "r2_test"):
+        assert isinstance(r[key], float), key
+    assert r["config"]["model"]["ansatz"] == "reuploading" and r["n_train"] == r["n_test"] == 10
+    for key in ("K_spread_lazy", "K_trial_change_lazy", "dqntk_change_lazy", "lazy", "verdict"):
+        assert key in r["laziness"]
+    assert r["eta_crit"] == pytest.approx(2 / r["lambda_max"]) and r["r2_test"] > 0.9

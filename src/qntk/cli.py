@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import jax
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 
@@ -23,12 +23,14 @@ from . import config as _config
 from . import train as _train
 from ._provenance import cache_root, finite, versions, write_json
 from .experiments import bench as _bench
+from .experiments import diagnose as _diagnose
 from .experiments import kernel_stats
 from .experiments import reproduce as _rep
 from .models import Model
 from .models.ansatze import ANSATZE
 from .theory import linear_loss
 from .theory import predict as _predict
+from .theory.diagnostics import LAZINESS_CHECKS
 
 app = typer.Typer(
     add_completion=False,
@@ -237,9 +239,14 @@ def _train_table(s: dict, cfg) -> Table:
     cols = {"step": "step", "eps_mean": "mean eps", "eps_sem": "sem"}
     if th:
         cols |= {"eps_theory": "theory (Haar law)", "eps_eq10": "eq. (10) at K̄", "eps_lv": "LV (004)"}
+    frozen = "eps_frozen_rms" in s["rows"][0]
+    if frozen:
+        cols |= {"eps_rms": "rms mean eps", "eps_frozen_rms": "frozen QNTK"}
     cols |= {"K_mean": "mean K"}
     if th:
         cols |= {"K_lv": "K, LV (004)"}
+    elif frozen:
+        cols |= {"loss_mean": "mean loss"}
     else:
         cols |= {"abs_eps_mean": "mean |eps|", "loss_mean": "mean loss"}  # with theory: in --json
     for label in cols.values():
@@ -260,8 +267,15 @@ def _train_table(s: dict, cfg) -> Table:
             f"{s['regime_measured']}" + ("" if s["regime_measurement"]["resolved"] else " (the run is too short to tell)")
             + "; the LV columns follow its Lotka-Volterra line from the model alone."
         )
-    if "phase_predicted" in s:
+    if frozen:
+        drift = s["rows"][-1]["K_mean"] / s["rows"][0]["K_mean"] - 1.0
         table.caption = escape(
+            "rms mean eps: the ensemble-mean residual of each datum, rms over the data; frozen QNTK: the same for "
+            "(1 - eta K̄)^t E[eps(0)] with the mean kernel matrix and residuals at t = 0 (the "
+            f"frozen-QNTK prediction formula of Scala, Zoufal, Gerace, Tacchino 2025; qntk diagnose); mean K (trace over "
+            f"data) moved by {drift:+.0%} over the run" + (", so the kernel is not frozen." if abs(drift) > 0.05 else "."))
+    if "phase_predicted" in s:
+        table.caption = (table.caption + " " if table.caption else "") + escape(
             f"Late-time class of training on {len(data)} orthonormal states (several-data extension of Zhang et al., "
             f"npj Quantum Inf. 2025): predicted {s['phase_predicted']} (per datum: "
             f"{', '.join(s['phase_prediction']['types'])}), measured {s['phase_measured']} (per datum: "
@@ -308,6 +322,106 @@ def predict(
         elif key not in ("config", "versions"):
             table.add_row(key, _fmt(value) if isinstance(value, float) else str(value))
     _emit(result, as_json, out, table)
+
+
+@app.command()
+@_model_command
+def diagnose(
+    settings: dict,
+    config: Path | None,
+    as_json: bool,
+    data: Annotated[Optional[str], typer.Option(
+        help="Data set of a supervised model: tfim[:spins=6,points=20,h_min=..,h_max=..] (features) or orthogonal[:m=4] "
+             "(input states). Without it the model is diagnosed as the optimization of <O> towards --target.")] = None,
+    n_train: Annotated[Optional[int], typer.Option(help="Training points (the rest are test points); default half.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="interleaved (every other point trains; default) or random.")] = None,
+    samples: Annotated[Optional[int], typer.Option(help="Initializations averaged over.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Master seed (the initializations of qntk train with that seed).")] = None,
+    eta: Annotated[Optional[float], typer.Option(help="Learning rate; default --fraction times eta_crit.")] = None,
+    fraction: Annotated[Optional[float], typer.Option(help="eta / eta_crit when --eta is not given (default 0.5: eta = 1/lambda_max).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Horizon: train-set predictions at this step; --train trains this long.")] = None,
+    tolerance: Annotated[Optional[float], typer.Option(help="Largest relative change of K that counts as lazy (default 0.1).")] = None,
+    train: Annotated[Optional[bool], typer.Option("--train", help="Also train, and compare the trained predictions with the "
+                                                  "QNTK ones over time; check that training above eta_crit fails.")] = None,
+    out: Out = None,
+) -> None:
+    """Before training: the QNTK spectrum at initialization, the critical learning rate, the training time, the
+    frozen-QNTK predictions on training and test points, and whether the kernel stays lazy (Scala, Zoufal,
+    Gerace, Tacchino, 2025). Without model options it runs the built-in example: 003's TFIM-magnetization
+    regression with a re-uploading model.
+
+    Example: qntk diagnose --train; qntk diagnose --ansatz rpa --qubits 4 --layers 40 --target -6
+    """
+    example = config is None and all(settings[k] is None for k in (*_MODEL_OPTIONS, "data"))
+    fields = {f: getattr(_diagnose.DiagnoseConfig, f) for f in _DIAGNOSE_KEYS}
+    model, run = _settings({**(_diagnose.EXAMPLE.to_dict() if example else {}), **fields}, config, settings)
+    result = _diagnose.run(_diagnose.DiagnoseConfig(model, **run), progress=not as_json)
+    _emit(result, as_json, out, _diagnose_tables(result, example))
+
+
+_DIAGNOSE_KEYS = ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance", "train")
+
+
+def _diagnose_tables(r: dict, example: bool):
+    m = r["config"]["model"]
+    data = m["data"] if isinstance(m["data"], str) else (m["data"] or {}).get("name")
+    task = f"data={data}, {r['n_train']} train / {r['n_test']} test points" if r["task"] == "supervised" else f"O_0={m['target']:g}"
+    head = Table(title=f"qntk diagnose{' (built-in example)' if example else ''}: {m['ansatz']} n={m['n_qubits']} "
+                       f"L={m['n_layers']} ({r['n_params']} parameters) O={m['observable']} {task}, "
+                       f"{r['config']['samples']} initializations")
+    head.add_column("quantity")
+    head.add_column("value", justify="right")
+    head.add_column("meaning")
+    rows = [("lambda_min", "smallest eigenvalue of the mean training QNTK"),
+            ("lambda_max", "largest eigenvalue"),
+            ("condition_number", "kappa = lambda_max / lambda_min (training time ~ kappa at eta = 1/lambda_max)"),
+            ("eta_crit", "2 / lambda_max: training at a larger eta does not converge"),
+            ("eta", "the learning rate of the predictions"),
+            ("tau", "steps for the slowest mode to decay by e at eta")]
+    if r["task"] == "supervised":
+        rows += [("r2_train", f"R² of the frozen-QNTK predictions on the training points at step {r['config']['steps']}"),
+                 ("r2_test", "R² of the frozen-QNTK predictions on the test points after training (t -> infinity)"),
+                 ("mse_test", "their mean squared error")]
+    for key, meaning in rows:
+        head.add_row(key, _fmt(r[key]), meaning)
+    lz = r["laziness"]
+    lazy = Table(title="laziness check")
+    for col in ("check", "relative change of K", "lazy", "what"):
+        lazy.add_column(col, justify="right" if col != "what" else "left")
+    for key, what in LAZINESS_CHECKS.items():
+        ok = lz[f"{key}_lazy"]
+        lazy.add_row(key, _fmt(lz[key]), "n/a" if ok is None else ("yes" if ok else "[bold red]no[/]"), escape(what))
+    lazy.caption = escape(lz["verdict"] + f" (tolerance {lz['tolerance']:g}).")
+    parts = [head, lazy]
+    if r["task"] == "optimization":
+        th = r["theory"]
+        keys = ("K_mean", "decay_rate", "regime", "O_min", "O_max", "R", "K_inf", "lambda_inf")
+        theory = Table(title="theory of the model (Haar averages at initialization; late-time regime of Zhang et al., "
+                             "Nat. Commun. 2024)")
+        theory.add_column("quantity")
+        theory.add_column("prediction", justify="right")
+        for key in keys:
+            if key in th:
+                theory.add_row(key, _fmt(th[key]) if isinstance(th[key], float) else str(th[key]))
+        parts.append(theory)
+    if "training" in r:
+        t = r["training"]
+        comp = Table(title=f"trained at eta = {t['eta']:.4g} for {t['steps']} steps, from the same initializations")
+        comp.add_column("quantity")
+        comp.add_column("value", justify="right")
+        comp.add_row("mean |trained - predicted|, training points (end)", _fmt(t["abs_diff_train"][-1]))
+        if "abs_diff_test" in t:
+            comp.add_row("mean |trained - predicted|, test points (end)", _fmt(t["abs_diff_test"][-1]))
+            comp.add_row("R² trained, training points", _fmt(t["r2_train_trained"]))
+            comp.add_row("R² trained, test points", _fmt(t["r2_test_trained"]))
+        d = t["divergence"]
+        comp.add_row("top-mode residual left (second half / start), at eta", _fmt(d["top_mode_at_eta"]))
+        comp.add_row(f"the same at eta = {d['eta']:.4g} (above eta_crit)", _fmt(d["top_mode_above"]))
+        comp.add_row("training above eta_crit fails, as predicted", "yes" if d["diverges"] else "[bold red]no[/]")
+        parts.append(comp)
+    head.caption = escape(r["loss_normalization"] + ". Predictions: the frozen-QNTK formula of Scala, Zoufal, Gerace, "
+                          "Tacchino (2025) at the mean kernel and mean outputs of the initializations.")
+    return Group(*parts)
 
 
 @app.command()

@@ -170,17 +170,19 @@ def test_hva_matches_textbook_construction(n, blocks, periodic_bc, rng):
     np.testing.assert_allclose(engine_unitary(c, theta), u, rtol=0, atol=EXACT)
 
 
-@pytest.mark.parametrize("n, blocks, n_features, frequency", [(2, 2, 2, "high"), (3, 1, 1, "low"), (2, 1, 1, "high")])
-def test_reuploading_matches_textbook_construction(n, blocks, n_features, frequency, rng):
-    """reuploading = per block RX(a_q x_{q mod F}) on every qubit, then a HEA block (RY, RZ, CNOT wall)."""
+@pytest.mark.parametrize("n, blocks, n_features, frequency, enc",
+                         [(2, 2, 2, "high", 1.0), (3, 1, 1, "low", 1.0), (2, 1, 1, "high", 1.0), (2, 2, 1, "low", 0.3)])
+def test_reuploading_matches_textbook_construction(n, blocks, n_features, frequency, enc, rng):
+    """reuploading = per block RX(a_q x_{q mod F}) on every qubit (a_q = c or c 2^q, c the encoding scale), then
+    a HEA block (RY, RZ, CNOT wall)."""
     s = 0.5
-    c = ansatze.reuploading(n, blocks, n_features=n_features, frequency=frequency, scale=s)
+    c = ansatze.reuploading(n, blocks, n_features=n_features, frequency=frequency, encoding_scale=enc, scale=s)
     theta = rng.uniform(0, 2 * np.pi, c.n_params)
     x = rng.uniform(-1, 1, n_features)
     u, p = np.eye(2**n, dtype=complex), 0
     for _ in range(blocks):
         for q in range(n):
-            a = 1.0 if frequency == "low" else 2.0**q
+            a = enc * (1.0 if frequency == "low" else 2.0**q)
             u = _rot(n, q, "X", a * x[q % n_features], s) @ u
         for letter in "YZ":
             for q in range(n):

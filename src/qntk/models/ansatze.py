@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import circuits as _c
-from ._spec import check_bool, check_choice, check_int, check_scale
+from ._spec import check_bool, check_choice, check_int, check_real, check_scale
 from .pauli import PauliString
 
 PAULI_GROUPS = ("xyz", "full")
@@ -182,12 +182,13 @@ def hva(n_qubits: int, n_layers: int, *, scale: float = 1.0, periodic_bc: bool =
 
 
 def reuploading(
-    n_qubits: int, n_layers: int, *, n_features: int = 1, frequency: str = "low", scale: float = 0.5
+    n_qubits: int, n_layers: int, *, n_features: int = 1, frequency: str = "low", encoding_scale: float = 1.0,
+    scale: float = 0.5,
 ) -> _c.Circuit:
     """Data re-uploading model (003): each block encodes the features, then trains a HEA block.
 
-    The encoding of a block is ``RX(a_q x_{q mod F})`` on every qubit ``q``, with ``a_q = 1``
-    (``frequency="low"``) or ``a_q = 2^q`` (``"high"``, exponentially many frequencies); the trainable
+    The encoding of a block is ``RX(a_q x_{q mod F})`` on every qubit ``q``, with ``a_q = c`` (``frequency="low"``)
+    or ``a_q = c 2^q`` (``"high"``, exponentially many frequencies) and ``c = encoding_scale``; the trainable
     part is ``RY``, ``RZ`` on every qubit and a CNOT brick wall. ``L = 2 n n_layers`` parameters.
 
     Example:
@@ -199,6 +200,7 @@ def reuploading(
     blocks = _c._check_layers(n_layers)
     check_choice("frequency", frequency, FREQUENCIES)
     check_int("n_features", n_features, 1)
+    encoding_scale = check_real("encoding_scale", encoding_scale)
     labels, pidx, fidx, fscale, gates = [], [], [], [], []
     ident = _c.identity_gate(n)
     wall = _c.permutation_gate(n, _brick_wall(n)) if n > 1 else ident
@@ -208,7 +210,7 @@ def reuploading(
             labels.append(_single_qubit_label(n, q, "X"))
             pidx.append(-1)
             fidx.append(q % n_features)
-            fscale.append(1.0 if frequency == "low" else 2.0**q)
+            fscale.append(encoding_scale * (1.0 if frequency == "low" else 2.0**q))
             gates.append(ident)
         for a in "YZ":
             for q in range(n):
@@ -274,6 +276,7 @@ KINDS: dict[str, _Kind] = {
         "scale": _scale_option,
         "n_features": lambda v, n: check_int("n_features", v, 1),
         "frequency": lambda v, n: check_choice("frequency", v, FREQUENCIES),
+        "encoding_scale": lambda v, n: check_real("encoding_scale", v),
     }, n_features=lambda n, options: min(options.get("n_features", 1), n)),
 }
 """The built-in ansatze by name; adding one means adding its builder and its entry here."""
