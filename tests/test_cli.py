@@ -1,6 +1,7 @@
 """The qntk command line: JSON output, TOML configuration, and one-line errors."""
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -185,3 +186,22 @@ def test_diagnose_runs_the_builtin_example_with_the_documented_keys():
     for key in ("K_spread_lazy", "K_trial_change_lazy", "dqntk_change_lazy", "lazy", "verdict"):
         assert key in r["laziness"]
     assert r["eta_crit"] == pytest.approx(2 / r["lambda_max"]) and r["r2_test"] > 0.9
+
+
+def test_model_file_for_kernel_train_and_diagnose():
+    """--model FILE.py works wherever a built-in model does, with the native HEA's numbers (the Qiskit file here; the
+    PennyLane one takes the same path, tests/models/test_interop.py)."""
+    pytest.importorskip("qiskit")
+    path = str(Path(__file__).parent / "models" / "model_files" / "hea_qiskit.py")
+    runs = {cmd: qntk(cmd, "--model", path, "--target", "0.2", "--samples", "6", "--json", *extra)
+            for cmd, extra in (("kernel", ("--no-theory",)), ("train", ("--steps", "8")),
+                               ("diagnose", ("--steps", "3")))}
+    native = qntk("kernel", "--ansatz", "hea", "--qubits", "3", "--layers", "2", "--observable", "ZZI + 0.5*IIX",
+                  "--target", "0.2", "--samples", "6", "--json", "--no-theory")
+    for out in (*runs.values(), native):
+        assert out.returncode == 0, out.stderr
+    k, ref = json.loads(runs["kernel"].stdout), json.loads(native.stdout)
+    assert k["config"]["model"]["ansatz"] == "file" and k["K_mean"] == pytest.approx(ref["K_mean"], abs=1e-12)
+    assert json.loads(runs["diagnose"].stdout)["task"] == "optimization"
+    bad = qntk("kernel", "--model", path, "--qubits", "2")
+    assert bad.returncode == 2 and "drop --ansatz" in bad.stderr

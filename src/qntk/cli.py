@@ -79,8 +79,12 @@ def _expected_errors(command):
 
 
 #: The model options, declared once and added to every command that takes a model (:func:`_model_command`).
+ModelFile = Annotated[Optional[Path], typer.Option(
+    "--model", help="A Python file defining a PennyLane qnode(theta) and n_params, or a Qiskit circuit and observable "
+                    "(SparsePauliOp); replaces --ansatz, --qubits, --layers and (unless given) --observable.",
+    rich_help_panel=_MODEL_HELP)]
 _MODEL_OPTIONS = {"ansatz": Ansatz, "qubits": Qubits, "layers": Layers, "observable": ObservableOpt, "target": Target,
-                  "scale": Scale}
+                  "scale": Scale, "model_file": ModelFile}
 
 
 #: Options of a command that are not model or run settings (they are passed to it by name).
@@ -109,9 +113,18 @@ def _model_command(command):
 
 
 def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
-    """Model and run settings: command-line flags over the TOML file over the defaults."""
-    defaults = {**Model().to_dict(), **run_defaults}
+    """Model and run settings: command-line flags over the TOML file over the defaults; ``--model FILE`` (or
+    ``model_file`` in the TOML file) sets the model from a PennyLane or Qiskit file."""
+    defaults = {**Model().to_dict(), **run_defaults, "model_file": None}
     values = _config.merge(defaults, _config.load_toml(config_file) if config_file else {}, flags)
+    path = values.pop("model_file")
+    if path is not None:
+        if flags.get("ansatz") or flags.get("qubits") or flags.get("layers"):
+            raise ValueError("--model gives the circuit: drop --ansatz, --qubits and --layers.")
+        given = flags.get("observable")
+        file_model = Model.from_file(path, observable=given)
+        values.update(ansatz="file", n_qubits=file_model.n_qubits, n_layers=file_model.n_layers,
+                      observable=file_model.observable, options=file_model.options, scale=None)
     return _config.split_model(values)
 
 

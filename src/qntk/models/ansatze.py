@@ -17,6 +17,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import circuits as _c
+from . import interop
 from ._spec import check_bool, check_choice, check_int, check_real, check_scale
 from .pauli import PauliString
 
@@ -228,6 +230,24 @@ def reuploading(
     )
 
 
+def from_file(n_qubits: int, n_layers: int, *, path: str, scale: float = 0.5) -> _c.Circuit:
+    """The circuit of a PennyLane or Qiskit model file, converted to the layered form (:mod:`.interop`); ``n_qubits``
+    and ``n_layers`` must be those of the conversion (:meth:`qntk.models.Model.from_file` sets them)."""
+    circuit = interop.load(path).circuit
+    if (circuit.n_qubits, circuit.n_layers) != (n_qubits, n_layers):
+        raise ValueError(f"model file {path!r} converts to n_qubits={circuit.n_qubits}, n_layers={circuit.n_layers}, "
+                         f"not {n_qubits}, {n_layers}: build the model with Model.from_file (qntk --model).")
+    if scale != 0.5:
+        raise ValueError("a model file's rotations are exp(-i theta P / 2): its scale is 1/2.")
+    return circuit
+
+
+def _path_option(value, n_qubits):
+    if not isinstance(value, str) or not Path(value).is_file():
+        raise ValueError(f"path={value!r} is not a model file.")
+    return value
+
+
 def circuit_seeds(seed: int, n_circuits: int) -> list[int]:
     """Seeds of the ``n_circuits`` random circuits of a run, deterministic in the master ``seed``."""
     return [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_circuits)]
@@ -244,6 +264,7 @@ class _Kind:
         min_qubits: fewest qubits the ansatz is defined on.
         options: option name -> check ``(value, n_qubits) -> value`` (what the builder would reject).
         n_features: ``(n_qubits, options) -> `` number of data features the circuit encodes.
+        required: options without a default.
     """
 
     builder: Callable[..., _c.Circuit]
@@ -252,6 +273,7 @@ class _Kind:
     min_qubits: int
     options: dict[str, Callable[[Any, int], Any]]
     n_features: Callable[[int, dict], int] = lambda n_qubits, options: 0
+    required: tuple[str, ...] = ()
 
 
 def _scale_option(value, n_qubits):
@@ -278,6 +300,7 @@ KINDS: dict[str, _Kind] = {
         "frequency": lambda v, n: check_choice("frequency", v, FREQUENCIES),
         "encoding_scale": lambda v, n: check_real("encoding_scale", v),
     }, n_features=lambda n, options: min(options.get("n_features", 1), n)),
+    "file": _Kind(from_file, False, False, 1, {"path": _path_option}, required=("path",)),
 }
 """The built-in ansatze by name; adding one means adding its builder and its entry here."""
 ANSATZE = tuple(KINDS)
@@ -320,6 +343,10 @@ class Ansatz:
         _c._check_layers(self.n_layers)
         if not isinstance(self.options, dict):
             raise ValueError(f"options must be a table of ansatz options, got {self.options!r}.")
+        missing = [k for k in kind.required if k not in self.options]
+        if missing:
+            raise ValueError(f"the {self.name!r} ansatz needs the option(s) {', '.join(missing)}"
+                             + (" (use --model FILE.py or Model.from_file)." if self.name == "file" else "."))
         for key, value in self.options.items():
             if key not in kind.options:
                 raise ValueError(f"ansatz {self.name!r} got an unknown option {key!r}: valid options are "

@@ -19,7 +19,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ansatze, circuits, observables, states
+from . import ansatze, circuits, interop, observables, states
 from ._spec import check_real, check_scale
 
 
@@ -101,6 +101,14 @@ class Model:
     def circuit(self, seed: int = 0) -> circuits.Circuit:
         """The circuit drawn with ``seed`` (every seed gives the same one if the ansatz is not random)."""
         return self.ansatz_spec.circuit(seed)
+
+    @classmethod
+    def from_file(cls, path, target: float = 0.0, data=None, observable: str | None = None) -> Model:
+        """The model of a PennyLane or Qiskit model file (:mod:`qntk.models.interop`): ansatz ``"file"``, its qubits,
+        layers and observable (unless ``observable`` is given), and ``target`` / ``data`` as for any model."""
+        imported = interop.load(path)
+        return cls("file", imported.n_qubits, imported.circuit.n_layers, observable or imported.observable,
+                   target=target, options={"path": imported.source}, data=data)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (a data set object is recorded by its name and size)."""

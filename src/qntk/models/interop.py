@@ -1,0 +1,320 @@
+"""Circuits from PennyLane and Qiskit, converted to qntk's layered form (the ``"file"`` ansatz, ``--model FILE.py``).
+
+A model file is a Python file that defines either
+
+* ``qnode``: a PennyLane QNode (JAX interface) whose first argument is the trainable parameter vector and which
+  returns one expectation value of a Pauli sum, and ``n_params``, the length of that vector; or
+* ``circuit``: a Qiskit ``QuantumCircuit`` whose ``Parameter`` objects are the trainable angles (in the order of
+  ``circuit.parameters``), and ``observable``, a ``SparsePauliOp``.
+
+The circuit is converted to ``U = W_L exp(-i theta_L G_L / 2) ... W_1 exp(-i theta_1 G_1 / 2) W_in`` (the
+frameworks' own convention, ``RY(t) = exp(-i t Y / 2)``, so ``s = 1/2``): every rotation about a Pauli string
+(``RX``, ``RY``, ``RZ``, ``IsingXX/YY/ZZ`` or ``RXX/RYY/RZZ``, ``PauliRot``, ``MultiRZ``, and the phase gate,
+an ``RZ`` up to a global phase) whose angle is one trainable parameter becomes a layer, and the fixed gates
+between rotations are multiplied into the dense ``W_l``. The conversion is then checked: the converted circuit
+must give the framework's own expectation value at random angles (to ``1e-9``), or it is refused. Qubit ``q``
+of qntk is PennyLane's ``q``-th wire of the device and Qiskit's qubit ``q`` (Qiskit's little-endian labels
+are reversed).
+
+A circuit with other parametrized gates (a parameter scaled or shared inside an expression, ``Rot``, ``U3``,
+controlled rotations) has no layered form; :func:`load` then says which gate, and
+:class:`Imported` records ``path = "layered"`` for what it converted.
+
+Example:
+    >>> import qiskit
+    >>> from qiskit.circuit import Parameter
+    >>> from qiskit.quantum_info import SparsePauliOp
+    >>> qc = qiskit.QuantumCircuit(2)
+    >>> a, b = Parameter("a"), Parameter("b")
+    >>> _ = qc.ry(a, 0); _ = qc.cx(0, 1); _ = qc.rz(b, 1)
+    >>> imp = from_qiskit(qc, SparsePauliOp.from_list([("ZI", 1.0)]))  # Z on qubit 1
+    >>> imp.n_qubits, imp.circuit.n_params, imp.observable
+    (2, 2, '1.0*IZ')
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import circuits as _c
+from . import observables
+from ._spec import check_int
+
+#: Agreement required between the converted circuit and the framework's own expectation value.
+CHECK_ATOL = 1e-9
+
+_EXTRAS = {"pennylane": "pip install pennylane", "qiskit": "pip install qiskit"}
+
+
+@dataclass(frozen=True, eq=False)
+class Imported:
+    """A circuit converted from another framework.
+
+    Attributes:
+        circuit: the layered circuit (``s = 1/2``).
+        observable: the observable as a qntk Pauli-sum string (character ``q`` acts on qubit ``q``).
+        n_qubits: number of qubits.
+        framework: ``"pennylane"`` or ``"qiskit"``.
+        path: how qntk evaluates it: ``"layered"`` (converted, qntk's engine).
+        source: the model file, if any.
+    """
+
+    circuit: _c.Circuit
+    observable: str
+    n_qubits: int
+    framework: str
+    path: str = "layered"
+    source: str | None = None
+
+
+def _require(name: str):
+    try:
+        if name == "pennylane":
+            import pennylane as module
+        else:
+            import qiskit as module
+    except ImportError:
+        raise ValueError(f"this model needs {name}, which is not installed: run `{_EXTRAS[name]}`.") from None
+    return module
+
+
+def load(path: str | os.PathLike) -> Imported:
+    """Runs the model file ``path`` and converts what it defines (module docstring).
+
+    Raises:
+        ValueError: for a missing file, a file that defines neither ``qnode`` and ``n_params`` nor ``circuit`` and
+            ``observable``, an error raised while running it, a missing extra, or a circuit without layered form.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"model file {str(path)!r} does not exist.")
+    return _load(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(path: str, mtime: int) -> Imported:
+    try:
+        names = runpy.run_path(path)
+    except Exception as err:  # the user's code: any error is reported as one line
+        raise ValueError(f"running model file {path!r} failed: {type(err).__name__}: {err}") from None
+    if "qnode" in names:
+        if "n_params" not in names:
+            raise ValueError(f"model file {path!r} defines qnode but not n_params (the length of its first argument).")
+        imported = from_pennylane(names["qnode"], names["n_params"])
+    elif "circuit" in names:
+        if "observable" not in names:
+            raise ValueError(f"model file {path!r} defines circuit but not observable (a qiskit SparsePauliOp).")
+        imported = from_qiskit(names["circuit"], names["observable"])
+    else:
+        raise ValueError(f"model file {path!r} must define qnode and n_params (PennyLane) or circuit and observable "
+                         "(Qiskit).")
+    return Imported(imported.circuit, imported.observable, imported.n_qubits, imported.framework, imported.path, path)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# PennyLane
+
+#: PennyLane rotations ``exp(-i theta P / 2)`` by name -> the Pauli letters on the op's wires (``None``: PauliRot's word).
+_PL_ROTATIONS = {"RX": "X", "RY": "Y", "RZ": "Z", "IsingXX": "XX", "IsingYY": "YY", "IsingZZ": "ZZ",
+                 "PhaseShift": "Z", "PauliRot": None, "MultiRZ": "Z*"}
+
+
+def from_pennylane(qnode, n_params: int) -> Imported:
+    """The layered form of a PennyLane QNode ``qnode(theta) -> expval(H)`` with ``theta`` of length ``n_params``.
+
+    Raises:
+        ValueError: if the QNode does not return one expectation value of a Pauli sum, or a gate has no layered form.
+    """
+    qml = _require("pennylane")
+    n_params = check_int("n_params", n_params, 1)
+    probe = jnp.asarray(np.random.default_rng(7).uniform(0, 2 * np.pi, n_params))
+    try:
+        tape = qml.workflow.construct_tape(qnode)(probe)
+    except Exception as err:
+        raise ValueError(f"the qnode could not be run with a parameter vector of length {n_params}: "
+                         f"{type(err).__name__}: {err}") from None
+    wires = list(qnode.device.wires) if qnode.device.wires is not None else sorted(tape.wires.tolist())
+    n = len(wires)
+    if len(tape.measurements) != 1 or type(tape.measurements[0]).__name__ != "ExpectationMP":
+        raise ValueError("the qnode must return exactly one expectation value, qml.expval(H).")
+    observable = _pl_observable(qml, tape.measurements[0].obs, wires)
+    jac = np.asarray(jax.jacobian(lambda th: _pl_params(qml, qnode, th))(probe)).reshape(-1, n_params)
+    values = np.asarray(_pl_params(qml, qnode, probe))
+    layers, pending, w_in, row = [], np.eye(2**n, dtype=complex), None, 0
+    for op in tape.operations:
+        k = op.num_params
+        rows, vals = jac[row:row + k], values[row:row + k]
+        row += k
+        if k == 0 or not np.any(rows):  # a fixed gate
+            pending = np.asarray(qml.matrix(op, wire_order=wires), dtype=complex) @ pending
+            continue
+        p = _single_parameter(rows, vals, probe)
+        if op.name not in _PL_ROTATIONS or p is None:
+            raise ValueError(f"gate {op.name} on wires {op.wires.tolist()} has no layer of qntk's form exp(-i theta P / 2) "
+                             "with theta one trainable parameter: use rotations about Pauli strings driven by single "
+                             "parameters.")
+        w_in, layers = _close_layer(layers, pending, w_in)
+        letters = _PL_ROTATIONS[op.name]
+        if letters is None:
+            letters = op.hyperparameters["pauli_word"]
+        elif letters == "Z*":
+            letters = "Z" * len(op.wires)
+        layers.append((_label(n, [wires.index(w) for w in op.wires], letters), p))
+        pending = np.eye(2**n, dtype=complex)
+    imported = _assemble(n, layers, pending, w_in, observable, "pennylane")
+    reference = float(qnode(probe))
+    _check(imported, probe, reference)
+    return imported
+
+
+def _pl_params(qml, qnode, theta):
+    tape = qml.workflow.construct_tape(qnode)(theta)
+    flat = [jnp.asarray(p, dtype=jnp.float64).reshape(-1) for op in tape.operations for p in op.parameters]
+    return jnp.concatenate(flat) if flat else jnp.zeros(0)
+
+
+def _pl_observable(qml, obs, wires) -> str:
+    try:
+        sentence = qml.pauli.pauli_sentence(obs)
+    except Exception:
+        raise ValueError(f"the measured observable {obs} is not a Pauli sum: qntk needs expval of a Pauli sum.") from None
+    terms = []
+    for word, coeff in sentence.items():
+        letters = ["I"] * len(wires)
+        for w, letter in word.items():
+            letters[wires.index(w)] = letter
+        terms.append((complex(coeff), "".join(letters)))
+    return _pauli_sum(terms)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Qiskit
+
+_QK_ROTATIONS = {"rx": "X", "ry": "Y", "rz": "Z", "rxx": "XX", "ryy": "YY", "rzz": "ZZ", "p": "Z"}
+
+
+def from_qiskit(circuit, observable) -> Imported:
+    """The layered form of a Qiskit ``QuantumCircuit`` (its ``Parameter`` objects, in the order of
+    ``circuit.parameters``, are the trainable angles) measured with a ``SparsePauliOp``.
+
+    Raises:
+        ValueError: for something else than a circuit and a ``SparsePauliOp`` of its size, measurements or resets in
+            the circuit, or a gate without layered form.
+    """
+    qiskit = _require("qiskit")
+    from qiskit.circuit import Parameter
+    from qiskit.quantum_info import Operator, SparsePauliOp
+
+    if not isinstance(circuit, qiskit.QuantumCircuit):
+        raise ValueError(f"circuit must be a qiskit QuantumCircuit, got {type(circuit).__name__}.")
+    if not isinstance(observable, SparsePauliOp) or observable.num_qubits != circuit.num_qubits:
+        raise ValueError(f"observable must be a SparsePauliOp on the circuit's {circuit.num_qubits} qubits.")
+    n, params = circuit.num_qubits, list(circuit.parameters)
+    if not params:
+        raise ValueError("the circuit has no Parameter: the trainable angles must be qiskit Parameters.")
+    layers, pending, w_in = [], np.eye(2**n, dtype=complex), None
+    for inst in circuit.data:
+        op, qubits = inst.operation, [circuit.find_bit(q).index for q in inst.qubits]
+        if op.name in ("measure", "reset", "barrier"):
+            if op.name == "barrier":
+                continue
+            raise ValueError(f"the circuit has a {op.name}: give the unitary part only (qntk measures the observable).")
+        free = [p for p in op.params if hasattr(p, "parameters") and p.parameters]
+        if not free:
+            sub = qiskit.QuantumCircuit(n)
+            sub.append(op, qubits)
+            pending = np.asarray(Operator(sub).reverse_qargs().data) @ pending
+            continue
+        if op.name not in _QK_ROTATIONS or len(op.params) != 1 or not isinstance(op.params[0], Parameter):
+            raise ValueError(f"gate {op.name}({', '.join(map(str, op.params))}) on qubits {qubits} has no layer of qntk's "
+                             "form exp(-i theta P / 2) with theta one Parameter: use rx, ry, rz, rxx, ryy, rzz or p, "
+                             "each driven by one Parameter.")
+        w_in, layers = _close_layer(layers, pending, w_in)
+        layers.append((_label(n, qubits, _QK_ROTATIONS[op.name]), params.index(op.params[0])))
+        pending = np.eye(2**n, dtype=complex)
+    terms = [(complex(c), label[::-1]) for label, c in observable.to_list()]
+    imported = _assemble(n, layers, pending, w_in, _pauli_sum(terms), "qiskit")
+    probe = np.random.default_rng(7).uniform(0, 2 * np.pi, len(params))
+    from qiskit.quantum_info import Statevector
+
+    bound = circuit.assign_parameters(dict(zip(params, probe)))
+    reference = float(np.real(Statevector(bound).expectation_value(observable)))
+    _check(imported, jnp.asarray(probe), reference)
+    return imported
+
+
+# ------------------------------------------------------------------------------------------------------------
+# shared
+
+
+def _single_parameter(rows: np.ndarray, values: np.ndarray, theta) -> int | None:
+    """The parameter ``p`` if the op's one angle is exactly ``theta[p]``, else ``None``."""
+    if rows.shape[0] != 1:
+        return None
+    nz = np.flatnonzero(np.abs(rows[0]) > 1e-12)
+    if nz.size != 1 or abs(rows[0, nz[0]] - 1.0) > 1e-12 or abs(values[0] - float(theta[nz[0]])) > 1e-12:
+        return None
+    return int(nz[0])
+
+
+def _label(n: int, qubits: list[int], letters: str) -> str:
+    out = ["I"] * n
+    for q, letter in zip(qubits, letters):
+        out[q] = letter
+    return "".join(out)
+
+
+def _close_layer(layers: list, pending: np.ndarray, w_in):
+    """The fixed gates gathered since the last rotation become that layer's ``W`` (or ``W_in`` before the first)."""
+    if not layers:
+        return pending, layers
+    label, p = layers[-1][:2]
+    layers[-1] = (label, p, pending)
+    return w_in, layers
+
+
+def _assemble(n: int, layers: list, pending: np.ndarray, w_in, observable: str, framework: str) -> Imported:
+    if not layers:
+        raise ValueError("the circuit has no trainable rotation.")
+    label, p = layers[-1][:2]
+    layers[-1] = (label, p, pending)
+    gates = np.stack([w for _, _, w in layers])
+    identity = np.eye(2**n)
+    circuit = _c.from_paulis([lab for lab, _, _ in layers], gates, scale=0.5,
+                             w_in=None if w_in is None or np.allclose(w_in, identity) else w_in,
+                             param_index=[p for _, p, _ in layers])
+    return Imported(circuit, observable, n, framework)
+
+
+def _pauli_sum(terms: list[tuple[complex, str]]) -> str:
+    parts = []
+    for coeff, label in terms:
+        if abs(coeff.imag) > 1e-12 * max(1.0, abs(coeff)):
+            raise ValueError(f"the observable has a complex coefficient {coeff} on {label}: it must be Hermitian.")
+        parts.append(f"{coeff.real!r}*{label}")
+    return " + ".join(parts).replace("+ -", "- ")
+
+
+def _check(imported: Imported, theta, reference: float) -> None:
+    """Refuses a conversion whose expectation value at ``theta`` differs from the framework's ``reference``
+    (evaluated densely here, independently of qntk's engine)."""
+    c, theta = imported.circuit, np.asarray(theta, dtype=float)
+    psi = np.zeros(c.dim, dtype=complex)
+    psi[0] = 1.0
+    if c.w_in is not None:
+        psi = np.asarray(c.w_in) @ psi
+    for g, w, p in zip(_c.generator_matrices(c), np.asarray(c.w), np.asarray(c.param_index)):
+        psi = w @ (np.cos(c.scale * theta[p]) * psi - 1j * np.sin(c.scale * theta[p]) * (g @ psi))
+    o = observables.parse_observable(imported.observable, imported.n_qubits).matrix()
+    value = float(np.real(np.vdot(psi, o @ psi)))
+    if abs(value - reference) > CHECK_ATOL:
+        raise ValueError(f"the converted {imported.framework} circuit gives <O> = {value:.12g} where {imported.framework} "
+                         f"gives {reference:.12g}: the conversion is wrong for this circuit (please report it).")
