@@ -21,9 +21,10 @@ from rich.table import Table
 
 from . import config as _config
 from . import train as _train
-from ._provenance import cache_root, finite, versions, write_json
+from ._provenance import cache_root, finite, versions, write_atomic, write_json
 from .experiments import bench as _bench
 from .experiments import diagnose as _diagnose
+from .experiments import diagnose_report
 from .experiments import kernel_stats
 from .experiments import reproduce as _rep
 from .models import Model
@@ -88,7 +89,7 @@ _MODEL_OPTIONS = {"ansatz": Ansatz, "qubits": Qubits, "layers": Layers, "observa
 
 
 #: Options of a command that are not model or run settings (they are passed to it by name).
-_NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory", "recommend_target")
+_NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory", "recommend_target", "html")
 
 
 def _model_command(command):
@@ -354,8 +355,11 @@ def diagnose(
     fraction: Annotated[Optional[float], typer.Option(help="eta / eta_crit when --eta is not given (default 0.5: eta = 1/lambda_max).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Horizon: train-set predictions at this step; --train trains this long.")] = None,
     tolerance: Annotated[Optional[float], typer.Option(help="Largest relative change of K that counts as lazy (default 0.1).")] = None,
+    precision: Annotated[Optional[float], typer.Option(help="Relative error for steps_to_precision (default 1e-3).")] = None,
     train: Annotated[Optional[bool], typer.Option("--train", help="Also train, and compare the trained predictions with the "
                                                   "QNTK ones over time; check that training above eta_crit fails.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report (plots inline, "
+                                                  "no network needed) to this file.")] = None,
     out: Out = None,
 ) -> None:
     """Before training: the QNTK spectrum at initialization, the critical learning rate, the training time, the
@@ -369,10 +373,14 @@ def diagnose(
     fields = {f: getattr(_diagnose.DiagnoseConfig, f) for f in _DIAGNOSE_KEYS}
     model, run = _settings({**(_diagnose.EXAMPLE.to_dict() if example else {}), **fields}, config, settings)
     result = _diagnose.run(_diagnose.DiagnoseConfig(model, **run), progress=not as_json)
+    if html is not None:
+        write_atomic(html, diagnose_report.html(finite(result)))
     _emit(result, as_json, out, _diagnose_tables(result, example))
+    if html is not None and not as_json:
+        Console().print(f"wrote {html}")
 
 
-_DIAGNOSE_KEYS = ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance", "train")
+_DIAGNOSE_KEYS = ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance", "precision", "train")
 
 
 def _diagnose_tables(r: dict, example: bool):
@@ -390,7 +398,8 @@ def _diagnose_tables(r: dict, example: bool):
             ("condition_number", "kappa = lambda_max / lambda_min (training time ~ kappa at eta = 1/lambda_max)"),
             ("eta_crit", "2 / lambda_max: training at a larger eta does not converge"),
             ("eta", "the learning rate of the predictions"),
-            ("tau", "steps for the slowest mode to decay by e at eta")]
+            ("tau", "steps for the slowest mode to decay by e at eta"),
+            ("steps_to_precision", f"steps for the slowest mode to decay to {r['precision']:g} of its start")]
     if r["task"] == "supervised":
         rows += [("r2_train", f"R² of the frozen-QNTK predictions on the training points at step {r['config']['steps']}"),
                  ("r2_test", "R² of the frozen-QNTK predictions on the test points after training (t -> infinity)"),

@@ -20,6 +20,7 @@ def test_supervised_report_has_the_documented_keys_and_the_train_runs_initializa
     out = dg.run(dg.DiagnoseConfig(SUPERVISED, **SMALL))
     for key in ("lambda_min", "lambda_max", "condition_number", "eta_crit", "tau", "r2_train", "r2_test", "laziness"):
         assert key in out
+    assert out["steps_to_precision"] == pytest.approx(out["tau"] * np.log(1e3))
     for key in ("K_spread", "K_trial_change", "dqntk_change", "lazy", "verdict"):
         assert key in out["laziness"]
     assert out["train_indices"] == [0, 2, 4] and out["test_indices"] == [1, 3, 5]
@@ -36,7 +37,7 @@ def test_random_split_and_bad_settings():
     out = dg.run(dg.DiagnoseConfig(SUPERVISED, split="random", n_train=4, **SMALL))
     assert len(out["train_indices"]) == 4 and sorted(out["train_indices"] + out["test_indices"]) == list(range(6))
     for kwargs, words in ((dict(n_train=6), "no test point"), (dict(split="odd"), "split"), (dict(above=0.5), "above"),
-                          (dict(samples=0), "samples")):
+                          (dict(samples=1), "samples"), (dict(precision=1.5), "precision")):
         with pytest.raises(ValueError, match=words):
             dg.DiagnoseConfig(SUPERVISED, **kwargs)
     with pytest.raises(ValueError, match="n_train"):

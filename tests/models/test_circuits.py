@@ -194,6 +194,37 @@ def test_reuploading_matches_textbook_construction(n, blocks, n_features, freque
     np.testing.assert_allclose(engine_unitary(c, phi), u, rtol=0, atol=EXACT)
 
 
+@pytest.mark.parametrize("n, block", [(3, "hea"), (2, "hea"), (3, "hva"), (2, "hva")])
+def test_reuploading_blocks_of_003_match_textbook_construction(n, block, rng):
+    """block="hea": RX, RZ, RX on every qubit then CNOT(q, q+1 mod n); block="hva": exp(-i s beta sum ZZ) on the
+    ring bonds then exp(-i s gamma sum X), one parameter per sum."""
+    s, blocks = 0.5, 2
+    c = ansatze.reuploading(n, blocks, block=block, encoding_scale=0.7, scale=s)
+    theta = rng.uniform(0, 2 * np.pi, c.n_params)
+    x = rng.uniform(-1, 1, 1)
+    u, p = np.eye(2**n, dtype=complex), 0
+    bonds = [(q, (q + 1) % n) for q in range(n if n > 2 else 1)]
+    for _ in range(blocks):
+        for q in range(n):
+            u = _rot(n, q, "X", 0.7 * x[0], s) @ u
+        if block == "hea":
+            for letter in "XZX":
+                for q in range(n):
+                    u = _rot(n, q, letter, theta[p], s) @ u
+                    p += 1
+            u = gate_sequence(n, [("cnot", a, b) for a, b in bonds]) @ u
+        else:
+            for a, b in bonds:
+                zz = pauli_matrix("".join("Z" if q in (a, b) else "I" for q in range(n)))
+                u = (np.cos(s * theta[p]) * np.eye(2**n) - 1j * np.sin(s * theta[p]) * zz) @ u
+            for q in range(n):
+                u = _rot(n, q, "X", theta[p + 1], s) @ u
+            p += 2
+    assert c.n_params == p
+    phi = np.asarray(engine.layer_angles(c, jnp.asarray(theta), jnp.asarray(x)))
+    np.testing.assert_allclose(engine_unitary(c, phi), u, rtol=0, atol=EXACT)
+
+
 def _random_labels(rng, n, count):
     labels = []
     while len(labels) < count:

@@ -77,6 +77,7 @@ class DiagnoseConfig:
         tolerance: a relative change of the kernel above it makes a laziness check fail.
         train: also train the model and compare (module docstring).
         above: multiple of ``eta_crit`` of the divergence check of ``train=True``.
+        precision: the relative error of ``steps_to_precision``, the steps until the slowest mode has decayed to it.
     """
 
     model: Model
@@ -92,6 +93,7 @@ class DiagnoseConfig:
     tolerance: float = 0.1
     train: bool = False
     above: float = 1.5
+    precision: float = 1e-3
 
     def __post_init__(self):
         if not isinstance(self.model, Model):
@@ -105,6 +107,8 @@ class DiagnoseConfig:
             check_positive("eta", self.eta)
         check_positive("fraction", self.fraction)
         check_positive("tolerance", self.tolerance)
+        if not 0 < check_positive("precision", self.precision) < 1:
+            raise ValueError(f"precision={self.precision} must lie in (0, 1): it is the relative error to reach.")
         check_bool("train", self.train)
         if check_positive("above", self.above) <= 1.0:
             raise ValueError(f"above={self.above} must exceed 1: it is the multiple of eta_crit that should diverge.")
@@ -170,9 +174,10 @@ def _init_fn(model: Model, circuit, train_idx: np.ndarray):
     return fn
 
 
-def run(config: DiagnoseConfig, progress: bool = False) -> dict:
-    """The diagnosis (module docstring) as a JSON-ready dict."""
-    start = time.perf_counter()
+def initial_kernels(config: DiagnoseConfig) -> dict:
+    """The initialization of a diagnosis: ``f0`` ``(samples, m)`` outputs and ``K`` ``(samples, m, m)`` QNTK matrices
+    at every point, the ``labels``, the ``train`` / ``test`` indices, the ``circuit`` and the per-initialization
+    ``dqntk(eta, horizon) -> (samples, m_train, m_train)`` kernel derivatives (:func:`_init_fn`)."""
     model, data = config.model, config.model.dataset
     circuit = model.circuit(seed=circuit_seeds(config.seed, 1)[0])
     if data is None:
@@ -181,22 +186,30 @@ def run(config: DiagnoseConfig, progress: bool = False) -> dict:
     else:
         states_, features, labels = data.states, data.features, np.asarray(data.labels, float)
         tr, te = split(data, config.n_train, config.split, config.seed)
-    thetas = train.initial_thetas(config.seed, 1, config.samples, circuit.n_params)[0]
-    fn = _init_fn(model, circuit, tr)
+    thetas = jnp.asarray(train.initial_thetas(config.seed, 1, config.samples, circuit.n_params)[0])
     args = (None if states_ is None else jnp.asarray(states_), None if features is None else jnp.asarray(features),
             jnp.asarray(labels))
-
-    batched = jax.jit(jax.vmap(fn, in_axes=(0, None, None, None, None, None)))
+    batched = jax.jit(jax.vmap(_init_fn(model, circuit, tr), in_axes=(0, None, None, None, None, None)))
     # the dQNTK displacement needs eta, whose default needs eta_crit: a first pass at eta = 0 (no displacement)
-    f0, jac, _ = batched(jnp.asarray(thetas), *args, 0.0, 0)
-    f0, jac = np.asarray(f0), np.asarray(jac)
-    k_all = np.einsum("sap,sbp->sab", jac, jac)
+    f0, jac, _ = batched(thetas, *args, 0.0, 0)
+    jac = np.asarray(jac)
+    return {"f0": np.asarray(f0), "K": np.einsum("sap,sbp->sab", jac, jac), "labels": labels, "train": tr, "test": te,
+            "circuit": circuit, "dqntk": lambda eta, horizon: np.asarray(batched(thetas, *args, eta, horizon)[2])}
+
+
+def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None) -> dict:
+    """The diagnosis (module docstring) as a JSON-ready dict (``init``: :func:`initial_kernels` of ``config``, if
+    the caller has it already)."""
+    start = time.perf_counter()
+    model, data = config.model, config.model.dataset
+    init = initial_kernels(config) if init is None else init
+    f0, k_all, labels, tr, te, circuit = (init[k] for k in ("f0", "K", "labels", "train", "test", "circuit"))
     k_tr = k_all[:, tr][:, :, tr]
     k_mean = k_tr.mean(axis=0)
     spec = diagnostics.spectrum(k_mean)
     eta = config.eta if config.eta is not None else config.fraction * spec["eta_crit"]
     spec = diagnostics.spectrum(k_mean, eta)
-    dk = np.asarray(batched(jnp.asarray(thetas), *args, eta, config.steps)[2])
+    dk = init["dqntk"](eta, config.steps)
 
     # the frozen-QNTK predictions, from the mean kernel and mean outputs of the initialization
     y_tr, y_te = labels[tr], labels[te]
@@ -217,13 +230,15 @@ def run(config: DiagnoseConfig, progress: bool = False) -> dict:
                               "dL/dtheta, as qntk train; eta_crit = 2 / lambda_max in that convention",
         **{k: spec[k] for k in ("lambda_min", "lambda_max", "condition_number", "rank", "eta_crit", "eta", "tau")},
         "spectrum": spec["eigenvalues"],
+        "precision": config.precision,
+        "steps_to_precision": spec["tau"] * math.log(1.0 / config.precision),
         "laziness": lazy,
         "n_params": int(circuit.n_params),
         "n_train": int(tr.size),
         "n_test": int(te.size),
     }
     if data is None:
-        th = _predict(model, eta=eta)
+        th = _predict(model, eta=eta, precision=config.precision)
         out["theory"] = th
         out["prediction"] = {"eps_0": float(f0_mean[0] - labels[0]), "eps_horizon": float(f_tr_h[0] - labels[0])}
         out.update(r2_train=None, r2_test=None)
@@ -302,6 +317,41 @@ def _compare_training(config, circuit, data, tr, te, eta, eta_crit, v_max, predi
     }
     out["divergence"]["diverges"] = bool(out["divergence"]["top_mode_above"] > TOP_MODE_LEFT)
     return out
+
+
+def largest_convergent_eta(config: DiagnoseConfig, eta_crit: float, v_max: np.ndarray, iterations: int = 5,
+                           steps: int = 60, bracket: tuple[float, float] = (0.5, 2.5)) -> tuple[float, float]:
+    """The largest learning rate at which training converges, measured by bisection on ``eta / eta_crit``.
+
+    A run of ``steps`` steps (``trial_samples`` initializations, on the training points) converges when the residual
+    along the top kernel mode ``v_max`` keeps at most :data:`TOP_MODE_LEFT` of its initial size over the second
+    half of the run (the criterion of the divergence check). Returns the bracket ``(lo, hi)`` of ``eta / eta_crit``
+    after ``iterations`` halvings (``lo`` converges, ``hi`` does not; the starting ``bracket`` is moved by factors
+    of 2 until it holds such a pair).
+    """
+    model, data = config.model, config.model.dataset
+    tr = split(data, config.n_train, config.split, config.seed)[0] if data is not None else np.array([0])
+    m_train = _train_model(model, data, tr)
+
+    def converges(factor: float) -> bool:
+        ds = train.run(train.TrainConfig(m_train, eta=factor * eta_crit, steps=steps, samples=config.trial_samples,
+                                         seed=config.seed, theory=False, snapshot_every=steps), progress=False)
+        return _top_mode_decay(ds.eps.values, v_max) <= TOP_MODE_LEFT
+
+    lo, hi = bracket
+    for _ in range(4):  # widen the bracket until lo converges and hi does not
+        if not converges(lo):
+            lo, hi = lo / 2, lo
+        elif converges(hi):
+            lo, hi = hi, 2 * hi
+        else:
+            break
+    else:
+        raise ValueError(f"no convergent learning rate found between {lo:g} and {hi:g} eta_crit.")
+    for _ in range(check_int("iterations", iterations, 1)):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if converges(mid) else (lo, mid)
+    return lo, hi
 
 
 def _top_mode_decay(eps: np.ndarray, v_max: np.ndarray) -> float:

@@ -54,6 +54,7 @@ def _discover() -> dict[str, ModuleType]:
 PAPERS = {
     "000": "Liu, Najafi, Sharma, Tacchino, Jiang, Mezzacapo, Phys. Rev. Lett. 130, 150601 (2023)",
     "001": "Liu, Lin, Jiang, Mach. Learn.: Sci. Technol. 5, 015058 (2024)",
+    "003": "Scala, Zoufal, Gerace, Tacchino, Towards practical QNN diagnostics with neural tangent kernels (2025)",
     "004": "Zhang, Liu, Wu, Jiang, Zhuang, Nat. Commun. 15, 9354 (2024); 004-data: its several-data "
            "extension, npj Quantum Inf. 11, 132 (2025)",
 }

@@ -183,15 +183,25 @@ def hva(n_qubits: int, n_layers: int, *, scale: float = 1.0, periodic_bc: bool =
     return _c.from_hermitian(np.stack([h_zz, h_x] * blocks), scale=scale, w_in=h_all)
 
 
+#: Trainable blocks of :func:`reuploading`.
+BLOCKS = ("ryrz", "hea", "hva")
+
+
 def reuploading(
     n_qubits: int, n_layers: int, *, n_features: int = 1, frequency: str = "low", encoding_scale: float = 1.0,
-    scale: float = 0.5,
+    block: str = "ryrz", scale: float = 0.5,
 ) -> _c.Circuit:
-    """Data re-uploading model (003): each block encodes the features, then trains a HEA block.
+    """Data re-uploading model (003): each block encodes the features, then trains a block.
 
     The encoding of a block is ``RX(a_q x_{q mod F})`` on every qubit ``q``, with ``a_q = c`` (``frequency="low"``)
-    or ``a_q = c 2^q`` (``"high"``, exponentially many frequencies) and ``c = encoding_scale``; the trainable
-    part is ``RY``, ``RZ`` on every qubit and a CNOT brick wall. ``L = 2 n n_layers`` parameters.
+    or ``a_q = c 2^q`` (``"high"``, exponentially many frequencies) and ``c = encoding_scale``. The trainable
+    part (``block``):
+
+    * ``"ryrz"``: ``RY``, ``RZ`` on every qubit and a CNOT brick wall (``2 n`` parameters per block);
+    * ``"hea"``: 003's hardware-efficient block, ``RX``, ``RZ``, ``RX`` on every qubit and a CNOT ring
+      ``CNOT(q, q + 1 mod n)`` (``3 n`` parameters per block);
+    * ``"hva"``: 003's Hamiltonian-variational block, ``exp(-i s beta sum_<q q'> Z_q Z_q')`` on the ring bonds
+      then ``exp(-i s gamma sum_q X_q)`` (2 parameters per block, shared by the gates of each sum).
 
     Example:
         >>> c = reuploading(2, 3, frequency="high")
@@ -202,11 +212,23 @@ def reuploading(
     blocks = _c._check_layers(n_layers)
     check_choice("frequency", frequency, FREQUENCIES)
     check_int("n_features", n_features, 1)
+    check_choice("block", block, BLOCKS)
+    if block == "hva" and n < 2:
+        raise ValueError("block='hva' needs n_qubits >= 2 (it has ZZ couplings).")
     encoding_scale = check_real("encoding_scale", encoding_scale)
     labels, pidx, fidx, fscale, gates = [], [], [], [], []
     ident = _c.identity_gate(n)
-    wall = _c.permutation_gate(n, _brick_wall(n)) if n > 1 else ident
+    ring = [("cnot", q, (q + 1) % n) for q in range(n if n > 2 else n - 1)]
+    wall = _c.permutation_gate(n, _brick_wall(n) if block == "ryrz" else ring) if n > 1 else ident
     p = 0
+
+    def layer(label, param):
+        labels.append(label)
+        pidx.append(param)
+        fidx.append(-1)
+        fscale.append(0.0)
+        gates.append(ident)
+
     for _ in range(blocks):
         for q in range(n):
             labels.append(_single_qubit_label(n, q, "X"))
@@ -214,14 +236,17 @@ def reuploading(
             fidx.append(q % n_features)
             fscale.append(encoding_scale * (1.0 if frequency == "low" else 2.0**q))
             gates.append(ident)
-        for a in "YZ":
+        if block == "hva":
+            for label in (_bond_labels(n, "Z", True) if n > 1 else []):
+                layer(label, p)
             for q in range(n):
-                labels.append(_single_qubit_label(n, q, a))
-                pidx.append(p)
+                layer(_single_qubit_label(n, q, "X"), p + 1)
+            p += 2
+            continue
+        for a in ("YZ" if block == "ryrz" else "XZX"):
+            for q in range(n):
+                layer(_single_qubit_label(n, q, a), p)
                 p += 1
-                fidx.append(-1)
-                fscale.append(0.0)
-                gates.append(ident)
         gates[-1] = wall
     perm = np.stack([g[0] for g in gates])
     phase = np.stack([g[1] for g in gates])
@@ -299,6 +324,7 @@ KINDS: dict[str, _Kind] = {
         "n_features": lambda v, n: check_int("n_features", v, 1),
         "frequency": lambda v, n: check_choice("frequency", v, FREQUENCIES),
         "encoding_scale": lambda v, n: check_real("encoding_scale", v),
+        "block": lambda v, n: check_choice("block", v, BLOCKS),
     }, n_features=lambda n, options: min(options.get("n_features", 1), n)),
     "file": _Kind(from_file, False, False, 1, {"path": _path_option}, required=("path",)),
 }
