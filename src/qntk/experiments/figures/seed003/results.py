@@ -276,7 +276,7 @@ def plot(result: Result):
     from matplotlib.figure import Figure
 
     d = result.data
-    fig = Figure(figsize=(10, 7.5))
+    fig = Figure(figsize=(10, 7.5), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
     for i, fam in enumerate(d.family.values):
         P = d.n_params.values[i]
