@@ -160,7 +160,8 @@ def kernel(
     model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
-    if theory:
+    summary["evaluation"] = model.evaluation
+    if theory and model.evaluation == "layered":  # the Haar theory needs the layers' generators
         summary["theory"] = _predict(model)
     _emit(summary, as_json, out, _kernel_table(summary))
 
@@ -191,6 +192,8 @@ def _kernel_table(s: dict) -> Table:
     ratios = [f"dK/K = {s['dK_over_K']:.4g}"]
     for key, label, eq in (("lambda_ratio", "mu_mean/K_mean", "40"), ("zeta_ratio", "mean(eps mu)/K_mean^2", "39")):
         ratios.append(f"{label} = {s[key]:.4g}" + (f" (theory {th[key]:.4g}, 004 eq. {eq})" if key in th else ""))
+    if s.get("evaluation") == "function":
+        ratios.append("evaluated as the model file's function, differentiated by JAX (no layered form, so no Haar theory)")
     table.caption = "; ".join(ratios)
     return table
 
@@ -387,7 +390,8 @@ def _diagnose_tables(r: dict, example: bool):
     m = r["config"]["model"]
     data = m["data"] if isinstance(m["data"], str) else (m["data"] or {}).get("name")
     task = f"data={data}, {r['n_train']} train / {r['n_test']} test points" if r["task"] == "supervised" else f"O_0={m['target']:g}"
-    head = Table(title=f"qntk diagnose{' (built-in example)' if example else ''}: {m['ansatz']} n={m['n_qubits']} "
+    evaluated = "" if r["evaluation"] == "layered" else ", evaluated as the framework's function (no layered form)"
+    head = Table(title=f"qntk diagnose{' (built-in example)' if example else ''}: {m['ansatz']}{evaluated} n={m['n_qubits']} "
                        f"L={m['n_layers']} ({r['n_params']} parameters) O={m['observable']} {task}, "
                        f"{r['config']['samples']} initializations")
     head.add_column("quantity")
@@ -415,7 +419,7 @@ def _diagnose_tables(r: dict, example: bool):
         lazy.add_row(key, _fmt(lz[key]), "n/a" if ok is None else ("yes" if ok else "[bold red]no[/]"), escape(what))
     lazy.caption = escape(lz["verdict"] + f" (tolerance {lz['tolerance']:g}).")
     parts = [head, lazy]
-    if r["task"] == "optimization":
+    if r["task"] == "optimization" and r["theory"] is not None:
         th = r["theory"]
         keys = ("K_mean", "decay_rate", "regime", "O_min", "O_max", "R", "K_inf", "lambda_inf")
         theory = Table(title="theory of the model (Haar averages at initialization; late-time regime of Zhang et al., "

@@ -39,6 +39,7 @@ import numpy as np
 from ._sim import engine
 from .models import Model
 from .models.circuits import Circuit, generator_matrices
+from .models.interop import FunctionCircuit
 
 
 class Kernel(NamedTuple):
@@ -115,9 +116,22 @@ def _angles(circuit: Circuit, theta, state, features) -> jax.Array:
     return engine.layer_angles(circuit, theta, features)
 
 
+def _function_path(circuit, state, features) -> None:
+    if state is not None or features is not None:
+        raise ValueError("a circuit without layered form (a model file's function) takes no input states or features.")
+
+
 def residual_fn(circuit: Circuit, observable, target: float = 0.0):
     """``eps_fn(theta, state=None, features=None) -> eps`` (000 eq. (2))."""
     _check_observable(circuit, observable)
+    if isinstance(circuit, FunctionCircuit):  # the framework's function: <O> is what it returns
+
+        def function_eps(theta, state=None, features=None):
+            _function_path(circuit, state, features)
+            check_theta(circuit, theta)
+            return circuit.fn(theta) - target
+
+        return function_eps
 
     def eps_fn(theta, state=None, features=None):
         return engine.expval(circuit, observable, _angles(circuit, theta, state, features), state) - target
@@ -126,8 +140,12 @@ def residual_fn(circuit: Circuit, observable, target: float = 0.0):
 
 
 def grad_fn(circuit: Circuit, observable, target: float = 0.0):
-    """``fn(theta, state=None, features=None) -> (eps, d eps / d theta)`` by the adjoint method."""
+    """``fn(theta, state=None, features=None) -> (eps, d eps / d theta)`` by the adjoint method (by JAX's reverse
+    mode through the framework's function for a :class:`~qntk.models.interop.FunctionCircuit`)."""
     _check_observable(circuit, observable)
+    if isinstance(circuit, FunctionCircuit):
+        value_and_grad = jax.value_and_grad(residual_fn(circuit, observable, target))
+        return lambda theta, state=None, features=None: value_and_grad(theta, state, features)
 
     def fn(theta, state=None, features=None):
         phi = _angles(circuit, theta, state, features)

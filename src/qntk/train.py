@@ -102,6 +102,9 @@ class TrainConfig:
         check_non_negative("sigma", self.sigma)
         if self.shots is not None:
             check_int("shots", self.shots, 1)
+            if self.model.evaluation != "layered":
+                raise ValueError("shot noise needs the layered form (the variance of O at each layer's state): this "
+                                 "model file's circuit is evaluated as the framework's function.")
         check_bool("record_mu", self.record_mu)
         check_bool("theory", self.theory)
         if (self.loss == "supervised") != (self.model.data is not None):
@@ -271,7 +274,7 @@ def initial_thetas(seed: int, circuits: int, samples: int, n_params: int) -> np.
 
 
 def _has_theory(config: TrainConfig) -> bool:
-    return config.theory and config.loss == "quadratic"
+    return config.theory and config.loss == "quadratic" and config.model.evaluation == "layered"
 
 
 def _predicted_phase(config: TrainConfig) -> dict | None:

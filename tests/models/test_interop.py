@@ -5,6 +5,7 @@ and malformed files are refused with one clear message."""
 import sys
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -61,24 +62,38 @@ def test_qubit_order_and_fixed_gates_against_the_frameworks():
     assert imp.observable == "1.0*IY" and [int(p) for p in imp.circuit.param_index] == [1, 0]
 
 
-@pytest.mark.parametrize("kind", ["crx", "scaled", "rot"])
-def test_gates_without_layered_form_are_named(kind):
-    import pennylane as qml
+def test_pennylane_without_layered_form_is_differentiated_directly_and_matches_finite_differences():
+    """Rot, CRX and a doubled angle: the QNode itself, differentiated by JAX; K = |grad|^2 and mu = g^T H g against
+    central finite differences of the QNode, and training runs on it (no Haar theory: it needs layers)."""
+    from qntk import train
+
+    model = Model.from_file(FILES / "rot_pennylane.py", target=0.1)
+    assert model.evaluation == "function" and model.n_layers == 4 and model.observable == "1.0*ZZ + 0.3*IX"
+    qnode = jax.jit(model.circuit().fn)
+    f = lambda x: float(qnode(jnp.asarray(x)))  # noqa: E731
+    kernel_fn = jax.jit(kernels.qntk_fn(model))
+    h = 1e-4
+    for theta in np.random.default_rng(2).uniform(0, 2 * np.pi, (2, 4)):
+        k = kernel_fn(jnp.asarray(theta))
+        e = np.eye(4) * h
+        grad = np.array([(f(theta + e[i]) - f(theta - e[i])) / (2 * h) for i in range(4)])
+        hess = np.array([[(f(theta + e[i] + e[j]) - f(theta + e[i] - e[j]) - f(theta - e[i] + e[j]) + f(theta - e[i] - e[j]))
+                          / (4 * h * h) for j in range(4)] for i in range(4)])
+        assert float(k.eps) == pytest.approx(f(theta) - 0.1, abs=EXACT)
+        assert float(k.K) == pytest.approx(grad @ grad, rel=1e-6)
+        assert float(k.mu) == pytest.approx(grad @ hess @ grad, rel=1e-4, abs=1e-6)
+    ds = train.run(train.TrainConfig(model, eta=0.1, steps=5, samples=3), progress=False)
+    assert "eps_theory" not in ds and ds.loss.values[-1].mean() < ds.loss.values[0].mean()
+    with pytest.raises(ValueError, match="layered form"):
+        train.TrainConfig(model, shots=100)
+
+
+@pytest.mark.parametrize("kind", ["crx", "scaled"])
+def test_qiskit_gates_without_layered_form_are_named(kind):
     import qiskit
     from qiskit.circuit import Parameter
     from qiskit.quantum_info import SparsePauliOp
 
-    if kind == "rot":
-        dev = qml.device("default.qubit", wires=1)
-
-        @qml.qnode(dev, interface="jax")
-        def qnode(theta):
-            qml.Rot(theta[0], theta[1], theta[2], wires=0)
-            return qml.expval(qml.PauliZ(0))
-
-        with pytest.raises(ValueError, match="gate Rot"):
-            interop.from_pennylane(qnode, 3)
-        return
     qc = qiskit.QuantumCircuit(2)
     a = Parameter("a")
     qc.crx(a, 0, 1) if kind == "crx" else qc.rx(2 * a, 0)

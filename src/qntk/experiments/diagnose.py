@@ -226,6 +226,7 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
     }, config.tolerance)
     out = {
         "task": "optimization" if data is None else "supervised",
+        "evaluation": model.evaluation,
         "loss_normalization": "L = sum over training points of (f(x) - y)^2 / 2 (000 eq. (3)); theta <- theta - eta "
                               "dL/dtheta, as qntk train; eta_crit = 2 / lambda_max in that convention",
         **{k: spec[k] for k in ("lambda_min", "lambda_max", "condition_number", "rank", "eta_crit", "eta", "tau")},
@@ -238,8 +239,7 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
         "n_test": int(te.size),
     }
     if data is None:
-        th = _predict(model, eta=eta, precision=config.precision)
-        out["theory"] = th
+        out["theory"] = _predict(model, eta=eta, precision=config.precision) if model.evaluation == "layered" else None
         out["prediction"] = {"eps_0": float(f0_mean[0] - labels[0]), "eps_horizon": float(f_tr_h[0] - labels[0])}
         out.update(r2_train=None, r2_test=None)
     else:

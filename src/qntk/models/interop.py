@@ -17,8 +17,10 @@ of qntk is PennyLane's ``q``-th wire of the device and Qiskit's qubit ``q`` (Qis
 are reversed).
 
 A circuit with other parametrized gates (a parameter scaled or shared inside an expression, ``Rot``, ``U3``,
-controlled rotations) has no layered form; :func:`load` then says which gate, and
-:class:`Imported` records ``path = "layered"`` for what it converted.
+controlled rotations) has no layered form. A PennyLane QNode is then evaluated as it is, differentiated by JAX
+(:class:`FunctionCircuit`, ``path = "function"``): the kernel quantities and training work, the Haar theory
+(which needs the layers' generators) does not. A Qiskit circuit has no JAX function to fall back to; it is
+refused with the gate's name. :class:`Imported` records which path was taken.
 
 Example:
     >>> import qiskit
@@ -37,6 +39,7 @@ from __future__ import annotations
 import functools
 import os
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,19 +58,45 @@ _EXTRAS = {"pennylane": "pip install pennylane", "qiskit": "pip install qiskit"}
 
 
 @dataclass(frozen=True, eq=False)
+class FunctionCircuit:
+    """A circuit without layered form, evaluated by differentiating the framework's own function: ``fn(theta)``
+    is ``<O>`` (a PennyLane QNode, JAX interface), its gradient and second derivatives come from JAX through it.
+    A static pytree node (compiled once per function); :mod:`qntk.kernels` accepts it wherever it takes a circuit
+    of one output without data. ``n_layers`` counts its parameters."""
+
+    fn: Callable
+    n_qubits: int
+    n_params: int
+    scale: float = 0.5
+    n_features: int = 0
+
+    @property
+    def dim(self) -> int:
+        return 2**self.n_qubits
+
+    @property
+    def n_layers(self) -> int:
+        return self.n_params
+
+
+jax.tree_util.register_static(FunctionCircuit)
+
+
+@dataclass(frozen=True, eq=False)
 class Imported:
     """A circuit converted from another framework.
 
     Attributes:
-        circuit: the layered circuit (``s = 1/2``).
+        circuit: the layered circuit (``s = 1/2``), or a :class:`FunctionCircuit`.
         observable: the observable as a qntk Pauli-sum string (character ``q`` acts on qubit ``q``).
         n_qubits: number of qubits.
         framework: ``"pennylane"`` or ``"qiskit"``.
-        path: how qntk evaluates it: ``"layered"`` (converted, qntk's engine).
+        path: how qntk evaluates it: ``"layered"`` (converted, qntk's engine) or ``"function"`` (the framework's
+            function, differentiated by JAX).
         source: the model file, if any.
     """
 
-    circuit: _c.Circuit
+    circuit: _c.Circuit | FunctionCircuit
     observable: str
     n_qubits: int
     framework: str
@@ -157,10 +186,8 @@ def from_pennylane(qnode, n_params: int) -> Imported:
             pending = np.asarray(qml.matrix(op, wire_order=wires), dtype=complex) @ pending
             continue
         p = _single_parameter(rows, vals, probe)
-        if op.name not in _PL_ROTATIONS or p is None:
-            raise ValueError(f"gate {op.name} on wires {op.wires.tolist()} has no layer of qntk's form exp(-i theta P / 2) "
-                             "with theta one trainable parameter: use rotations about Pauli strings driven by single "
-                             "parameters.")
+        if op.name not in _PL_ROTATIONS or p is None:  # no layered form: differentiate the QNode itself
+            return Imported(FunctionCircuit(qnode, n, n_params), observable, n, "pennylane", "function")
         w_in, layers = _close_layer(layers, pending, w_in)
         letters = _PL_ROTATIONS[op.name]
         if letters is None:

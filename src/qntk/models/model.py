@@ -98,6 +98,14 @@ class Model:
             return float(self.scale)
         return ansatze.default_scale(self.ansatz)
 
+    @property
+    def evaluation(self) -> str:
+        """How the simulator evaluates the model: ``"layered"`` (qntk's engine) or ``"function"`` (a model file's
+        PennyLane function without layered form, differentiated by JAX; :mod:`qntk.models.interop`)."""
+        if self.ansatz != "file":
+            return "layered"
+        return "function" if isinstance(self.circuit(), interop.FunctionCircuit) else "layered"
+
     def circuit(self, seed: int = 0) -> circuits.Circuit:
         """The circuit drawn with ``seed`` (every seed gives the same one if the ansatz is not random)."""
         return self.ansatz_spec.circuit(seed)

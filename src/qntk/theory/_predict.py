@@ -36,6 +36,9 @@ LATE_TIME_MAX_QUBITS = 10
 
 def _generators(model: Model) -> list[np.ndarray]:
     """The generator of every parametrized layer in circuit order (data-encoding layers carry none)."""
+    if model.evaluation != "layered":
+        raise ValueError("the theory needs the layers' generators, and this model file's circuit has no layered form "
+                         "(it is evaluated as the framework's function): use rotations about Pauli strings.")
     circuit = model.circuit(seed=0)
     trainable = np.asarray(circuit.param_index) >= 0
     return [g for g, t in zip(generator_matrices(circuit), trainable) if t]
