@@ -61,6 +61,16 @@ def test_qubit_order_and_fixed_gates_against_the_frameworks():
     imp = interop.from_pennylane(qnode, 2)
     assert imp.observable == "1.0*IY" and [int(p) for p in imp.circuit.param_index] == [1, 0]
 
+    @qml.qnode(dev, interface="jax")
+    def with_matrix_gate(theta):  # a fixed gate given by its matrix (one parameter with 16 entries)
+        qml.RY(theta[0], "a")
+        qml.QubitUnitary(np.kron(np.eye(2), [[0, 1], [1, 0]]), wires=["a", "b"])
+        qml.RZ(theta[1], "b")
+        return qml.expval(qml.PauliZ("a") @ qml.PauliX("b"))
+
+    imp = interop.from_pennylane(with_matrix_gate, 2)
+    assert imp.path == "layered" and imp.circuit.n_layers == 2
+
 
 def test_pennylane_without_layered_form_is_differentiated_directly_and_matches_finite_differences():
     """Rot, CRX and a doubled angle: the QNode itself, differentiated by JAX; K = |grad|^2 and mu = g^T H g against

@@ -179,7 +179,7 @@ def from_pennylane(qnode, n_params: int) -> Imported:
     values = np.asarray(_pl_params(qml, qnode, probe))
     layers, pending, w_in, row = [], np.eye(2**n, dtype=complex), None, 0
     for op in tape.operations:
-        k = op.num_params
+        k = sum(int(np.size(p)) for p in op.parameters)  # a matrix parameter (QubitUnitary) counts its entries
         rows, vals = jac[row:row + k], values[row:row + k]
         row += k
         if k == 0 or not np.any(rows):  # a fixed gate
