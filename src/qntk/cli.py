@@ -397,18 +397,7 @@ def _diagnose_tables(r: dict, example: bool):
     head.add_column("quantity")
     head.add_column("value", justify="right")
     head.add_column("meaning")
-    rows = [("lambda_min", "smallest eigenvalue of the mean training QNTK"),
-            ("lambda_max", "largest eigenvalue"),
-            ("condition_number", "kappa = lambda_max / lambda_min (training time ~ kappa at eta = 1/lambda_max)"),
-            ("eta_crit", "2 / lambda_max: training at a larger eta does not converge"),
-            ("eta", "the learning rate of the predictions"),
-            ("tau", "steps for the slowest mode to decay by e at eta"),
-            ("steps_to_precision", f"steps for the slowest mode to decay to {r['precision']:g} of its start")]
-    if r["task"] == "supervised":
-        rows += [("r2_train", f"R² of the frozen-QNTK predictions on the training points at step {r['config']['steps']}"),
-                 ("r2_test", "R² of the frozen-QNTK predictions on the test points after training (t -> infinity)"),
-                 ("mse_test", "their mean squared error")]
-    for key, meaning in rows:
+    for key, meaning in _diagnose.quantities(r):
         head.add_row(key, _fmt(r[key]), meaning)
     lz = r["laziness"]
     lazy = Table(title="laziness check")

@@ -253,24 +253,21 @@ def jacobian_fn(circuit: Circuit, observables):
     grads = [grad_fn(circuit, o) for o in outputs]
 
     def fn(theta, states=None, features=None):
-        m = _n_data(states, features)
-        rows = []
-        for g in grads:
-            rows.append(jax.vmap(lambda s, f, g=g: g(theta, s, f)[1], in_axes=(_ax(states), _ax(features)))(states, features))
-        jac = jnp.stack(rows, axis=1)  # (m, A, P)
-        return jac.reshape(m * len(outputs), circuit.n_params)
+        if states is None and features is None:
+            raise ValueError("pass the data set: states of shape (m, d) and/or features of shape (m, F).")
+        jac = jnp.stack([per_data(lambda s, f, g=g: g(theta, s, f)[1], states, features) for g in grads], axis=1)
+        return jac.reshape(-1, circuit.n_params)  # (m A, P), data-major
 
     return fn
 
 
-def _ax(x):
-    return None if x is None else 0
-
-
-def _n_data(states, features) -> int:
+def per_data(fn, states=None, features=None):
+    """``fn(state, features)`` at every data point, with a leading data axis; without data (``states`` and
+    ``features`` both ``None``) ``fn(None, None)`` as one point."""
     if states is None and features is None:
-        raise ValueError("pass the data set: states of shape (m, d) and/or features of shape (m, F).")
-    return (states if states is not None else features).shape[0]
+        return jax.tree.map(lambda x: x[None], fn(None, None))
+    ax = (None if states is None else 0, None if features is None else 0)
+    return jax.vmap(fn, in_axes=ax)(states, features)
 
 
 def qntk_matrix_fn(circuit: Circuit, observables):

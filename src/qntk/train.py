@@ -147,12 +147,12 @@ def compiled_steps(loss: str, shots: int | None = None, record_mu: bool = False)
     def one_step(circuit, observable, data, theta, key, eta, sigma):
         states, features, labels = data
         grad = kernels.grad_fn(circuit, observable)
-        values, jac = _per_data(lambda s, f: grad(theta, s, f), states, features)
+        values, jac = kernels.per_data(lambda s, f: grad(theta, s, f), states, features)
         eps = values - labels
         kmat = jac @ jac.T
         k_noise, k_theta = jax.random.split(key)
         if shots is not None:
-            var = _per_data(lambda s, f: _variance(circuit, observable, theta, s, f), states, features)
+            var = kernels.per_data(lambda s, f: _variance(circuit, observable, theta, s, f), states, features)
             k1, k2 = jax.random.split(k_noise)
             eps_hat = eps + jnp.sqrt(var / shots) * jax.random.normal(k1, eps.shape)
             jac_hat = jac + jnp.sqrt(2 * circuit.scale**2 * var[:, None] / shots) * jax.random.normal(k2, jac.shape)
@@ -175,14 +175,6 @@ def compiled_steps(loss: str, shots: int | None = None, record_mu: bool = False)
         return jax.lax.scan(body, thetas, start + jnp.arange(n))
 
     return jax.jit(chunk, static_argnames=("n",))
-
-
-def _per_data(fn, states, features):
-    """``fn(state, features)`` for every data point, with a leading data axis (one point if no data)."""
-    if states is None and features is None:
-        return jax.tree.map(lambda x: x[None], fn(None, None))
-    ax = (None if states is None else 0, None if features is None else 0)
-    return jax.vmap(fn, in_axes=ax)(states, features)
 
 
 def _variance(circuit, observable, theta, state, features):

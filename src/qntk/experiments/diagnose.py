@@ -147,11 +147,7 @@ def _init_fn(model: Model, circuit, train_idx: np.ndarray):
     grad = kernels.grad_fn(circuit, model.operator)
 
     def outputs(theta, states, features):
-        if states is None and features is None:
-            value, g = grad(theta)
-            return value[None], g[None]
-        ax = (None if states is None else 0, None if features is None else 0)
-        return jax.vmap(lambda s, f: grad(theta, s, f), in_axes=ax)(states, features)
+        return kernels.per_data(lambda s, f: grad(theta, s, f), states, features)
 
     def fn(theta, states, features, labels, eta, horizon):
         f, jac = outputs(theta, states, features)
@@ -260,6 +256,22 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
     return out
 
 
+def quantities(r: dict) -> list[tuple[str, str]]:
+    """``(key, meaning)`` of the headline numbers of a :func:`run` result, for tables and reports."""
+    rows = [("lambda_min", "smallest eigenvalue of the mean training QNTK"),
+            ("lambda_max", "largest eigenvalue"),
+            ("condition_number", "kappa = lambda_max / lambda_min (training time ~ kappa at eta = 1/lambda_max)"),
+            ("eta_crit", "2 / lambda_max: training at a larger eta does not converge"),
+            ("eta", "the learning rate of the predictions"),
+            ("tau", "steps for the slowest mode to decay by e at eta"),
+            ("steps_to_precision", f"steps for the slowest mode to decay to {r['precision']:g} of its start")]
+    if r["task"] == "supervised":
+        rows += [("r2_train", f"R² of the frozen-QNTK predictions on the training points at step {r['config']['steps']}"),
+                 ("r2_test", "R² of the frozen-QNTK predictions on the test points after training (t -> infinity)"),
+                 ("mse_test", "their mean squared error")]
+    return rows
+
+
 def _train_model(model: Model, data, tr: np.ndarray) -> Model:
     return model if data is None else dataclasses.replace(model, data=data.subset(tr))
 
@@ -365,5 +377,4 @@ def _outputs_fn(circuit, observable, data, idx: np.ndarray):
     fn = kernels.residual_fn(circuit, observable)
     s = None if data.states is None else jnp.asarray(data.states[idx])
     x = None if data.features is None else jnp.asarray(data.features[idx])
-    ax = (None if s is None else 0, None if x is None else 0)
-    return jax.jit(jax.vmap(lambda th: jax.vmap(lambda si, xi: fn(th, si, xi), in_axes=ax)(s, x)))
+    return jax.jit(jax.vmap(lambda th: kernels.per_data(lambda si, xi: fn(th, si, xi), s, x)))

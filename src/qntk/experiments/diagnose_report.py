@@ -24,6 +24,7 @@ from html import escape
 import numpy as np
 
 from ..theory.diagnostics import LAZINESS_CHECKS
+from .diagnose import quantities
 
 CITATION = ("Scala, Zoufal, Gerace, Tacchino, Towards practical QNN diagnostics with neural tangent kernels (2025); "
             "Liu et al., Phys. Rev. Lett. 130, 150601 (2023)")
@@ -111,14 +112,8 @@ def figures(r: dict) -> list[tuple[str, str]]:
 def html(r: dict) -> str:
     """The report of one :func:`qntk.experiments.diagnose.run` result."""
     m = r["config"]["model"]
-    rows = [("lambda_min", "smallest eigenvalue of the mean training QNTK"), ("lambda_max", "largest eigenvalue"),
-            ("condition_number", "kappa = lambda_max / lambda_min"),
-            ("eta_crit", "critical learning rate 2 / lambda_max (training above it does not converge)"),
-            ("eta", "learning rate of the predictions"), ("tau", "steps for the slowest mode to decay by e at eta"),
-            ("steps_to_precision", f"steps for the slowest mode to decay to {r['precision']:g} of its start"),
-            ("r2_train", f"R² of the predictions on the training points at step {r['config']['steps']}"),
-            ("r2_test", "R² of the predictions on the test points after training"),
-            ("n_params", "trainable parameters"), ("n_train", "training points"), ("n_test", "test points")]
+    rows = quantities(r) + [("n_params", "trainable parameters"), ("n_train", "training points"),
+                            ("n_test", "test points")]
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              "<title>qntk diagnose report</title>", f"<style>{_STYLE}</style></head><body>",
              "<h1>qntk diagnose</h1>",

@@ -42,7 +42,6 @@ the restricted-Haar averages at d = 64.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
@@ -50,8 +49,7 @@ import numpy as np
 
 from ....theory import haar, lv, mean_residual
 from ..._table import Result, record, row
-from .._checks import integer, positive, validate
-from . import _setup
+from . import _setup, fig2
 from .fig2 import (
     COLUMNS,
     FLOOR,
@@ -71,8 +69,7 @@ TITLE = "004 Fig. 3: LV bifurcation, (2 lambda eps, K) trajectories, lambda(t) a
 PANEL_A_C = (1.0, 0.0, -1.0)
 
 
-@dataclasses.dataclass(frozen=True)
-class Config:
+class Config(fig2.Config):
     """Settings of 004 Fig. 3; ``n_qubits``, ``n_layers``, ``eta``, ``steps`` and ``seed`` are shared fields.
 
     The defaults are 004's n = 6, L = 192; 004 states neither ``eta`` nor the steps nor the samples:
@@ -83,17 +80,6 @@ class Config:
         offset: ``|O_0 - O_min|`` of the frozen-kernel and frozen-error targets (4: -18 and -26 at n = 6).
         samples: initial angle vectors of the one circuit (the same for the three targets).
     """
-
-    n_qubits: int = 6
-    n_layers: int = 192
-    offset: float = 4.0
-    eta: float = 1e-3
-    steps: int = 2000
-    samples: int = 16
-    seed: int = 0
-
-    def __post_init__(self):
-        validate(self, offset=positive, samples=integer(2))
 
 
 QUICK = Config(n_qubits=3, n_layers=24, offset=3.0, eta=5e-3, steps=60, samples=4)
