@@ -72,6 +72,22 @@ def test_qubit_order_and_fixed_gates_against_the_frameworks():
     assert imp.path == "layered" and imp.circuit.n_layers == 2
 
 
+def _finite_difference_check(model, n_params, seed):
+    """eps, K = |grad|^2 and mu = g^T H g of the function path against central finite differences of its function."""
+    fn = jax.jit(model.circuit().fn)
+    f = lambda x: float(fn(jnp.asarray(x)))  # noqa: E731
+    kernel_fn = jax.jit(kernels.qntk_fn(model))
+    h, e = 1e-4, np.eye(n_params) * 1e-4
+    for theta in np.random.default_rng(seed).uniform(0, 2 * np.pi, (2, n_params)):
+        k = kernel_fn(jnp.asarray(theta))
+        grad = np.array([(f(theta + e[i]) - f(theta - e[i])) / (2 * h) for i in range(n_params)])
+        hess = np.array([[(f(theta + e[i] + e[j]) - f(theta + e[i] - e[j]) - f(theta - e[i] + e[j])
+                           + f(theta - e[i] - e[j])) / (4 * h * h) for j in range(n_params)] for i in range(n_params)])
+        assert float(k.eps) == pytest.approx(f(theta) - model.target, abs=EXACT)
+        assert float(k.K) == pytest.approx(grad @ grad, rel=1e-6)
+        assert float(k.mu) == pytest.approx(grad @ hess @ grad, rel=1e-4, abs=1e-6)
+
+
 def test_pennylane_without_layered_form_is_differentiated_directly_and_matches_finite_differences():
     """Rot, CRX and a doubled angle: the QNode itself, differentiated by JAX; K = |grad|^2 and mu = g^T H g against
     central finite differences of the QNode, and training runs on it (no Haar theory: it needs layers)."""
@@ -79,35 +95,44 @@ def test_pennylane_without_layered_form_is_differentiated_directly_and_matches_f
 
     model = Model.from_file(FILES / "rot_pennylane.py", target=0.1)
     assert model.evaluation == "function" and model.n_layers == 4 and model.observable == "1.0*ZZ + 0.3*IX"
-    qnode = jax.jit(model.circuit().fn)
-    f = lambda x: float(qnode(jnp.asarray(x)))  # noqa: E731
-    kernel_fn = jax.jit(kernels.qntk_fn(model))
-    h = 1e-4
-    for theta in np.random.default_rng(2).uniform(0, 2 * np.pi, (2, 4)):
-        k = kernel_fn(jnp.asarray(theta))
-        e = np.eye(4) * h
-        grad = np.array([(f(theta + e[i]) - f(theta - e[i])) / (2 * h) for i in range(4)])
-        hess = np.array([[(f(theta + e[i] + e[j]) - f(theta + e[i] - e[j]) - f(theta - e[i] + e[j]) + f(theta - e[i] - e[j]))
-                          / (4 * h * h) for j in range(4)] for i in range(4)])
-        assert float(k.eps) == pytest.approx(f(theta) - 0.1, abs=EXACT)
-        assert float(k.K) == pytest.approx(grad @ grad, rel=1e-6)
-        assert float(k.mu) == pytest.approx(grad @ hess @ grad, rel=1e-4, abs=1e-6)
+    _finite_difference_check(model, 4, seed=2)
     ds = train.run(train.TrainConfig(model, eta=0.1, steps=5, samples=3), progress=False)
     assert "eps_theory" not in ds and ds.loss.values[-1].mean() < ds.loss.values[0].mean()
     with pytest.raises(ValueError, match="layered form"):
         train.TrainConfig(model, shots=100)
 
 
-@pytest.mark.parametrize("kind", ["crx", "scaled"])
-def test_qiskit_gates_without_layered_form_are_named(kind):
+def test_qiskit_without_layered_form_is_transpiled_into_rotations_and_matches_finite_differences():
+    """U, CRX, a controlled phase, a scaled and shifted angle and a parameter shared between gates: the circuit
+    transpiled into rx, ry, rz and cx with affine angles, differentiated by JAX; its value is Qiskit's own at
+    random angles, and K and mu match finite differences."""
+    import qiskit
+    from qiskit.quantum_info import SparsePauliOp, Statevector
+
+    model = Model.from_file(FILES / "u_qiskit.py", target=-0.2)
+    assert model.evaluation == "function" and model.n_layers == 3
+    names = interop.load(FILES / "u_qiskit.py")
+    assert names.framework == "qiskit" and names.path == "function"
+    spec = __import__("runpy").run_path(str(FILES / "u_qiskit.py"))
+    qc, obs = spec["circuit"], spec["observable"]
+    fn = jax.jit(model.circuit().fn)
+    for theta in np.random.default_rng(3).uniform(0, 2 * np.pi, (3, 3)):
+        bound = qc.assign_parameters(dict(zip(qc.parameters, theta)))
+        assert float(fn(jnp.asarray(theta))) == pytest.approx(
+            float(np.real(Statevector(bound).expectation_value(obs))), abs=EXACT)
+    _finite_difference_check(model, 3, seed=4)
+    assert isinstance(qc, qiskit.QuantumCircuit) and isinstance(obs, SparsePauliOp)
+
+
+def test_qiskit_angle_not_affine_is_named():
     import qiskit
     from qiskit.circuit import Parameter
     from qiskit.quantum_info import SparsePauliOp
 
     qc = qiskit.QuantumCircuit(2)
     a = Parameter("a")
-    qc.crx(a, 0, 1) if kind == "crx" else qc.rx(2 * a, 0)
-    with pytest.raises(ValueError, match="crx" if kind == "crx" else "rx"):
+    qc.rx(a.sin(), 0)
+    with pytest.raises(ValueError, match=r"rx\(sin\(a\)\).*not affine"):
         interop.from_qiskit(qc, SparsePauliOp.from_list([("ZZ", 1.0)]))
 
 

@@ -17,10 +17,11 @@ of qntk is PennyLane's ``q``-th wire of the device and Qiskit's qubit ``q`` (Qis
 are reversed).
 
 A circuit with other parametrized gates (a parameter scaled or shared inside an expression, ``Rot``, ``U3``,
-controlled rotations) has no layered form. A PennyLane QNode is then evaluated as it is, differentiated by JAX
-(:class:`FunctionCircuit`, ``path = "function"``): the kernel quantities and training work, the Haar theory
-(which needs the layers' generators) does not. A Qiskit circuit has no JAX function to fall back to; it is
-refused with the gate's name. :class:`Imported` records which path was taken.
+controlled rotations) has no layered form. It is then evaluated as a function of its parameters, differentiated
+by JAX (:class:`FunctionCircuit`, ``path = "function"``): a PennyLane QNode as it is; a Qiskit circuit transpiled
+into ``rx``, ``ry``, ``rz`` and ``cx``, whose angles must be affine in the Parameters, simulated densely. The
+kernel quantities and training work on that path, the Haar theory (which needs the layers' generators) does not.
+:class:`Imported` records which path was taken.
 
 Example:
     >>> import qiskit
@@ -59,8 +60,8 @@ _EXTRAS = {"pennylane": "pip install pennylane", "qiskit": "pip install qiskit"}
 
 @dataclass(frozen=True, eq=False)
 class FunctionCircuit:
-    """A circuit without layered form, evaluated by differentiating the framework's own function: ``fn(theta)``
-    is ``<O>`` (a PennyLane QNode, JAX interface), its gradient and second derivatives come from JAX through it.
+    """A circuit without layered form, evaluated by differentiating a function of its parameters: ``fn(theta)``
+    is ``<O>`` (a PennyLane QNode, JAX interface, or a Qiskit circuit simulated densely), its gradient and second derivatives come from JAX through it.
     A static pytree node (compiled once per function); :mod:`qntk.kernels` accepts it wherever it takes a circuit
     of one output without data. ``n_layers`` counts its parameters."""
 
@@ -198,7 +199,7 @@ def from_pennylane(qnode, n_params: int) -> Imported:
         pending = np.eye(2**n, dtype=complex)
     imported = _assemble(n, layers, pending, w_in, observable, "pennylane")
     reference = float(qnode(probe))
-    _check(imported, probe, reference)
+    _check(imported, reference, _layered_value(imported, probe))
     return imported
 
 
@@ -230,15 +231,20 @@ _QK_ROTATIONS = {"rx": "X", "ry": "Y", "rz": "Z", "rxx": "XX", "ryy": "YY", "rzz
 
 def from_qiskit(circuit, observable) -> Imported:
     """The layered form of a Qiskit ``QuantumCircuit`` (its ``Parameter`` objects, in the order of
-    ``circuit.parameters``, are the trainable angles) measured with a ``SparsePauliOp``.
+    ``circuit.parameters``, are the trainable angles) measured with a ``SparsePauliOp``; without one, the circuit as
+    a JAX function of its parameters (``path = "function"``).
+
+    Every parametrized gate is a rotation ``exp(-i a P / 2)`` about a Pauli string (``rx`` ... ``rzz``, ``p``) or is
+    transpiled into ``rx``, ``ry``, ``rz`` and ``cx``; each angle ``a`` must be affine in the Parameters,
+    ``a = c . theta + b``. If every angle is one Parameter (``c`` a unit vector, ``b = 0``) the rotations are
+    qntk's layers; otherwise the layers are driven by ``phi = C theta + b`` and JAX differentiates through that map.
 
     Raises:
         ValueError: for something else than a circuit and a ``SparsePauliOp`` of its size, measurements or resets in
-            the circuit, or a gate without layered form.
+            the circuit, a gate that cannot be transpiled into rotations, or an angle that is not affine.
     """
     qiskit = _require("qiskit")
-    from qiskit.circuit import Parameter
-    from qiskit.quantum_info import Operator, SparsePauliOp
+    from qiskit.quantum_info import Operator, SparsePauliOp, Statevector
 
     if not isinstance(circuit, qiskit.QuantumCircuit):
         raise ValueError(f"circuit must be a qiskit QuantumCircuit, got {type(circuit).__name__}.")
@@ -247,35 +253,79 @@ def from_qiskit(circuit, observable) -> Imported:
     n, params = circuit.num_qubits, list(circuit.parameters)
     if not params:
         raise ValueError("the circuit has no Parameter: the trainable angles must be qiskit Parameters.")
+
+    def matrix(op, qubits):
+        sub = qiskit.QuantumCircuit(n)
+        sub.append(op, qubits)
+        return np.asarray(Operator(sub).reverse_qargs().data)
+
     layers, pending, w_in = [], np.eye(2**n, dtype=complex), None
     for inst in circuit.data:
         op, qubits = inst.operation, [circuit.find_bit(q).index for q in inst.qubits]
-        if op.name in ("measure", "reset", "barrier"):
-            if op.name == "barrier":
-                continue
+        if op.name in ("measure", "reset"):
             raise ValueError(f"the circuit has a {op.name}: give the unitary part only (qntk measures the observable).")
-        free = [p for p in op.params if hasattr(p, "parameters") and p.parameters]
-        if not free:
-            sub = qiskit.QuantumCircuit(n)
-            sub.append(op, qubits)
-            pending = np.asarray(Operator(sub).reverse_qargs().data) @ pending
+        if op.name == "barrier":
             continue
-        if op.name not in _QK_ROTATIONS or len(op.params) != 1 or not isinstance(op.params[0], Parameter):
-            raise ValueError(f"gate {op.name}({', '.join(map(str, op.params))}) on qubits {qubits} has no layer of qntk's "
-                             "form exp(-i theta P / 2) with theta one Parameter: use rx, ry, rz, rxx, ryy, rzz or p, "
-                             "each driven by one Parameter.")
-        w_in, layers = _close_layer(layers, pending, w_in)
-        layers.append((_label(n, qubits, _QK_ROTATIONS[op.name]), params.index(op.params[0])))
-        pending = np.eye(2**n, dtype=complex)
+        for gate, on in _qk_elementary(qiskit, op, qubits):
+            if not any(_free(p) for p in gate.params):
+                pending = matrix(gate, on) @ pending
+                continue
+            w_in, layers = _close_layer(layers, pending, w_in)
+            layers.append((_label(n, on, _QK_ROTATIONS[gate.name]), _affine(gate.params[0], params, op)))
+            pending = np.eye(2**n, dtype=complex)
     terms = [(complex(c), label[::-1]) for label, c in observable.to_list()]
-    imported = _assemble(n, layers, pending, w_in, _pauli_sum(terms), "qiskit")
     probe = np.random.default_rng(7).uniform(0, 2 * np.pi, len(params))
-    from qiskit.quantum_info import Statevector
-
-    bound = circuit.assign_parameters(dict(zip(params, probe)))
-    reference = float(np.real(Statevector(bound).expectation_value(observable)))
-    _check(imported, jnp.asarray(probe), reference)
+    reference = float(np.real(Statevector(circuit.assign_parameters(dict(zip(params, probe))))
+                              .expectation_value(observable)))
+    if not layers:
+        raise ValueError("the circuit has no trainable rotation.")
+    rows = np.stack([row for _, (row, _), *_ in layers])
+    offsets = np.array([b for _, (_, b), *_ in layers])
+    if np.all((np.count_nonzero(rows, axis=1) == 1) & (rows.max(axis=1) == 1) & (offsets == 0)):
+        imported = _assemble(n, [(lab, int(np.argmax(row)), *w) for lab, (row, _), *w in layers], pending, w_in,
+                             _pauli_sum(terms), "qiskit")
+        _check(imported, reference, _layered_value(imported, probe))
+        return imported
+    # layer l is driven by angle l; the parameters reach the angles through phi = rows @ theta + offsets
+    by_angle = _assemble(n, [(lab, i, *w) for i, (lab, _, *w) in enumerate(layers)], pending, w_in,
+                         _pauli_sum(terms), "qiskit")
+    fn = functools.partial(_affine_expval, _Dense.of(by_angle), jnp.asarray(rows), jnp.asarray(offsets))
+    imported = Imported(FunctionCircuit(fn, n, len(params)), by_angle.observable, n, "qiskit", "function")
+    _check(imported, reference, float(fn(jnp.asarray(probe))))
     return imported
+
+
+def _free(value) -> bool:
+    return bool(getattr(value, "parameters", None))
+
+
+def _qk_elementary(qiskit, op, qubits):
+    """``(gate, qubits)`` pairs: ``op`` itself if it is fixed or a rotation of one angle, else its transpilation
+    into ``rx``, ``ry``, ``rz`` and ``cx``."""
+    if not any(_free(p) for p in op.params) or (op.name in _QK_ROTATIONS and len(op.params) == 1):
+        yield op, qubits
+        return
+    sub = qiskit.QuantumCircuit(max(qubits) + 1)
+    sub.append(op, qubits)
+    try:
+        basic = qiskit.transpile(sub, basis_gates=["rx", "ry", "rz", "cx"], optimization_level=0)
+    except Exception as err:
+        raise ValueError(f"gate {op.name} on qubits {qubits} could not be written as rotations rx, ry, rz and cx: "
+                         f"{type(err).__name__}: {err}") from None
+    for inst in basic.data:
+        yield inst.operation, [basic.find_bit(q).index for q in inst.qubits]
+
+
+def _affine(angle, params: list, op) -> tuple[np.ndarray, float]:
+    """``(c, b)`` with ``angle = c . theta + b``."""
+    row = np.zeros(len(params))
+    for p in angle.parameters:
+        slope = angle.gradient(p)
+        if _free(slope):
+            raise ValueError(f"gate {op.name}({', '.join(map(str, op.params))}) has the angle {angle}, which is not "
+                             "affine in the Parameters (c . theta + b): qntk cannot differentiate it.")
+        row[params.index(p)] = float(slope)
+    return row, float(angle.bind({p: 0.0 for p in angle.parameters}))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -330,18 +380,49 @@ def _pauli_sum(terms: list[tuple[complex, str]]) -> str:
     return " + ".join(parts).replace("+ -", "- ")
 
 
-def _check(imported: Imported, theta, reference: float) -> None:
-    """Refuses a conversion whose expectation value at ``theta`` differs from the framework's ``reference``
-    (evaluated densely here, independently of qntk's engine)."""
-    c, theta = imported.circuit, np.asarray(theta, dtype=float)
-    psi = np.zeros(c.dim, dtype=complex)
-    psi[0] = 1.0
-    if c.w_in is not None:
-        psi = np.asarray(c.w_in) @ psi
-    for g, w, p in zip(_c.generator_matrices(c), np.asarray(c.w), np.asarray(c.param_index)):
-        psi = w @ (np.cos(c.scale * theta[p]) * psi - 1j * np.sin(c.scale * theta[p]) * (g @ psi))
-    o = observables.parse_observable(imported.observable, imported.n_qubits).matrix()
-    value = float(np.real(np.vdot(psi, o @ psi)))
+@dataclass(frozen=True)
+class _Dense:
+    """A layered circuit as dense matrices, evaluated at layer angles ``phi`` in JAX (small d), independently of
+    qntk's engine: it checks conversions, and it is the function of a circuit whose angles are affine in the
+    parameters."""
+
+    psi0: jax.Array
+    generators: jax.Array
+    gates: jax.Array
+    observable: jax.Array
+    scale: float
+
+    @classmethod
+    def of(cls, imported: Imported) -> _Dense:
+        c = imported.circuit
+        psi0 = np.eye(c.dim, dtype=complex)[:, 0] if c.w_in is None else np.asarray(c.w_in)[:, 0]
+        o = observables.parse_observable(imported.observable, imported.n_qubits).matrix()
+        return cls(jnp.asarray(psi0), jnp.asarray(np.stack(_c.generator_matrices(c))), jnp.asarray(c.w),
+                   jnp.asarray(o), c.scale)
+
+    def __call__(self, phi) -> jax.Array:
+        def layer(psi, xs):
+            g, w, angle = xs
+            a = self.scale * angle
+            return w @ (jnp.cos(a) * psi - 1j * jnp.sin(a) * (g @ psi)), None
+
+        psi, _ = jax.lax.scan(layer, self.psi0, (self.generators, self.gates, jnp.asarray(phi)))
+        return jnp.real(jnp.vdot(psi, self.observable @ psi))
+
+
+def _layered_value(imported: Imported, theta) -> float:
+    """``<O>`` of a converted layered circuit at parameters ``theta``, evaluated densely."""
+    return float(_Dense.of(imported)(np.asarray(theta)[np.asarray(imported.circuit.param_index)]))
+
+
+def _affine_expval(dense: _Dense, rows, offsets, theta):
+    """``<O>`` at layer angles ``phi = rows @ theta + offsets``."""
+    return dense(rows @ theta + offsets)
+
+
+def _check(imported: Imported, reference: float, value) -> None:
+    """Refuses a conversion whose expectation ``value`` differs from the framework's ``reference``."""
+    value = float(value)
     if abs(value - reference) > CHECK_ATOL:
         raise ValueError(f"the converted {imported.framework} circuit gives <O> = {value:.12g} where {imported.framework} "
                          f"gives {reference:.12g}: the conversion is wrong for this circuit (please report it).")
