@@ -195,13 +195,15 @@ def test_model_file_for_kernel_train_and_diagnose():
     path = str(Path(__file__).parent / "models" / "model_files" / "hea_qiskit.py")
     runs = {cmd: qntk(cmd, "--model", path, "--target", "0.2", "--samples", "6", "--json", *extra)
             for cmd, extra in (("kernel", ("--no-theory",)), ("train", ("--steps", "8")),
-                               ("diagnose", ("--steps", "3")))}
+                               ("diagnose", ("--steps", "3", "--shots", "1000")))}
     native = qntk("kernel", "--ansatz", "hea", "--qubits", "3", "--layers", "2", "--observable", "ZZI + 0.5*IIX",
                   "--target", "0.2", "--samples", "6", "--json", "--no-theory")
     for out in (*runs.values(), native):
         assert out.returncode == 0, out.stderr
     k, ref = json.loads(runs["kernel"].stdout), json.loads(native.stdout)
     assert k["config"]["model"]["ansatz"] == "file" and k["K_mean"] == pytest.approx(ref["K_mean"], abs=1e-12)
-    assert json.loads(runs["diagnose"].stdout)["task"] == "optimization"
+    d = json.loads(runs["diagnose"].stdout)
+    assert d["task"] == "optimization" and d["shot_noise"]["shots"] == 1000
+    assert 0 < d["shot_noise"]["rms_floor"] <= d["shot_noise"]["rms_floor_upper"]
     bad = qntk("kernel", "--model", path, "--qubits", "2")
     assert bad.returncode == 2 and "drop --ansatz" in bad.stderr

@@ -361,6 +361,8 @@ def diagnose(
     precision: Annotated[Optional[float], typer.Option(help="Relative error for steps_to_precision (default 1e-3).")] = None,
     train: Annotated[Optional[bool], typer.Option("--train", help="Also train, and compare the trained predictions with the "
                                                   "QNTK ones over time; check that training above eta_crit fails.")] = None,
+    shots: Annotated[Optional[int], typer.Option(help="Measurements per expectation value in training: adds the shot-noise "
+                                                 "floor of the residuals.")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report (plots inline, "
                                                   "no network needed) to this file.")] = None,
     out: Out = None,
@@ -383,7 +385,8 @@ def diagnose(
         Console().print(f"wrote {html}")
 
 
-_DIAGNOSE_KEYS = ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance", "precision", "train")
+_DIAGNOSE_KEYS = ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance", "precision", "train",
+                  "shots")
 
 
 def _diagnose_tables(r: dict, example: bool):
@@ -410,7 +413,7 @@ def _diagnose_tables(r: dict, example: bool):
     parts = [head, lazy]
     if r["task"] == "optimization" and r["theory"] is not None:
         th = r["theory"]
-        keys = ("K_mean", "decay_rate", "regime", "O_min", "O_max", "R", "K_inf", "lambda_inf")
+        keys = ("K_mean", "decay_rate", "steps_to_precision", "regime", "O_min", "O_max", "R", "K_inf", "lambda_inf")
         theory = Table(title="theory of the model (Haar averages at initialization; late-time regime of Zhang et al., "
                              "Nat. Commun. 2024)")
         theory.add_column("quantity")
@@ -419,6 +422,13 @@ def _diagnose_tables(r: dict, example: bool):
             if key in th:
                 theory.add_row(key, _fmt(th[key]) if isinstance(th[key], float) else str(th[key]))
         parts.append(theory)
+    if "shot_noise" in r:
+        noise = Table(title="shot-noise floor (linearized training with measured residuals and gradients)")
+        noise.add_column("quantity")
+        noise.add_column("value", justify="right")
+        for label, value in _diagnose.shot_noise_rows(r):
+            noise.add_row(escape(label), value if isinstance(value, str) else _fmt(value))
+        parts.append(noise)
     if "training" in r:
         t = r["training"]
         comp = Table(title=f"trained at eta = {t['eta']:.4g} for {t['steps']} steps, from the same initializations")

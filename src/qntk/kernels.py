@@ -155,6 +155,23 @@ def grad_fn(circuit: Circuit, observable, target: float = 0.0):
     return fn
 
 
+def variance_fn(circuit: Circuit, observable):
+    """``fn(theta, state=None, features=None) -> Var(O) = <O^2> - <O>^2`` in the output state (the variance of one
+    measurement; the shot noise of :mod:`qntk.train` and of :func:`qntk.theory.diagnostics.shot_noise_floor`)."""
+    _check_observable(circuit, observable)
+    if isinstance(circuit, FunctionCircuit):
+        raise ValueError("shot noise needs the layered form (the variance of O in the output state): this model is "
+                         "evaluated as a function.")
+
+    def fn(theta, state=None, features=None):
+        psi = engine.evolve(circuit, _angles(circuit, theta, state, features), state)
+        o_psi = observable.apply(psi)
+        mean = jnp.real(jnp.vdot(psi, o_psi))
+        return jnp.maximum(jnp.real(jnp.vdot(o_psi, o_psi)) - mean**2, 0.0)
+
+    return fn
+
+
 def directional_second_derivative(eps_fn, theta, direction, *args):
     """``v^T (d^2 eps) v`` along ``v = direction``, by two nested forward-mode passes (no Hessian)."""
 

@@ -45,7 +45,6 @@ import numpy as np
 from . import kernels
 from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, the public name)
 from ._provenance import versions, write_atomic
-from ._sim import engine
 from .models import Model
 from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive
 from .models.ansatze import circuit_seeds
@@ -152,7 +151,8 @@ def compiled_steps(loss: str, shots: int | None = None, record_mu: bool = False)
         kmat = jac @ jac.T
         k_noise, k_theta = jax.random.split(key)
         if shots is not None:
-            var = kernels.per_data(lambda s, f: _variance(circuit, observable, theta, s, f), states, features)
+            variance = kernels.variance_fn(circuit, observable)
+            var = kernels.per_data(lambda s, f: variance(theta, s, f), states, features)
             k1, k2 = jax.random.split(k_noise)
             eps_hat = eps + jnp.sqrt(var / shots) * jax.random.normal(k1, eps.shape)
             jac_hat = jac + jnp.sqrt(2 * circuit.scale**2 * var[:, None] / shots) * jax.random.normal(k2, jac.shape)
@@ -175,13 +175,6 @@ def compiled_steps(loss: str, shots: int | None = None, record_mu: bool = False)
         return jax.lax.scan(body, thetas, start + jnp.arange(n))
 
     return jax.jit(chunk, static_argnames=("n",))
-
-
-def _variance(circuit, observable, theta, state, features):
-    psi = engine.evolve(circuit, engine.layer_angles(circuit, theta, features), state)
-    o_psi = observable.apply(psi)
-    mean = jnp.real(jnp.vdot(psi, o_psi))
-    return jnp.maximum(jnp.real(jnp.vdot(o_psi, o_psi)) - mean**2, 0.0)
 
 
 def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | None = None):

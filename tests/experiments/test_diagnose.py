@@ -1,7 +1,9 @@
 """The qntk diagnose job (qntk.experiments.diagnose): its keys, its initializations (those of qntk.train), the
-dQNTK laziness check against the single-output identity and against training, and the --train comparison."""
+dQNTK laziness check against the single-output identity and against training, the --train comparison, and the
+shot-noise floor against training with shots."""
 
 import dataclasses
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -13,6 +15,7 @@ from qntk.models import Model
 
 SUPERVISED = Model("reuploading", 2, 2, "ZI", data="tfim:points=6,h_min=-2,h_max=2",
                    options={"encoding_scale": 0.5})
+FILES = Path(__file__).parents[1] / "models" / "model_files"
 SMALL = dict(samples=8, trial_samples=4, trial_steps=3, steps=20)
 
 
@@ -59,6 +62,28 @@ def test_optimization_model_and_the_dqntk_change_of_one_output():
     for th, x in zip(thetas, k):
         dk = fn(th, None, None, np.array([0.3]), 1.0 / float(x.K), 1)[2]
         assert float(dk[0, 0]) == pytest.approx(-2.0 * float(x.lambda_ * x.eps), rel=1e-9)
+
+
+def test_shot_noise_floor_matches_training_with_shots():
+    """An optimization model close to lazy (n = 4, L = 64, Pauli ZZII, so Var(O) at the target is 1 - O_0^2): the
+    predicted mean eps^2 floor for 100 shots, from the initialization alone, against qntk train with the same
+    shots, seed and eta, averaged over the second half of 400 steps (decay time ~30 steps); within 4 standard
+    errors over the 32 runs.
+    A model evaluated as a function has no shot noise."""
+    model = Model("rpa", 4, 64, "ZZII", target=0.2)
+    out = dg.run(dg.DiagnoseConfig(model, samples=32, seed=3, eta=0.01, shots=100, trial_samples=2, trial_steps=1,
+                                   steps=400))
+    noise = out["shot_noise"]
+    assert noise["variance_O"] == pytest.approx(1 - 0.2**2, abs=1e-3) and noise["settling_fraction"] == 1.0
+    assert noise["mse_floor"] <= noise["mse_floor_upper"] * (1 + 1e-9) and not noise["precision_reachable"]
+    ds = train.run(train.TrainConfig(model, eta=0.01, steps=400, samples=32, seed=3, shots=100, theory=False,
+                                     snapshot_every=400), progress=False)
+    late = (ds.eps.values[200:, 0, :, 0] ** 2).mean(axis=0)  # per run
+    sem = late.std(ddof=1) / np.sqrt(late.size)
+    assert abs(late.mean() - noise["mse_floor"]) <= 4 * sem, (late.mean(), sem, noise["mse_floor"])
+    pytest.importorskip("pennylane")
+    with pytest.raises(ValueError, match="layered form"):
+        dg.DiagnoseConfig(Model.from_file(FILES / "rot_pennylane.py"), shots=100)
 
 
 def test_dqntk_change_predicts_the_kernel_change_of_a_short_training():

@@ -121,3 +121,36 @@ def test_laziness_verdicts():
 def test_bad_kernels_are_refused(bad):
     with pytest.raises(ValueError, match="k_train_train"):
         diagnostics.spectrum(bad)
+
+
+def test_shot_noise_floor_is_the_stationary_covariance_of_the_noisy_linearized_model():
+    """Gradient descent on f = f0 + J theta with the shot noise of qntk train (residuals and every gradient entry
+    measured with Gaussian errors of variance Var/S and 2 s^2 Var/S) settles with the covariance the closed form
+    gives, entry by entry within 4 standard errors over independent replicas, also around a residual the model
+    cannot fit (J of rank 2 on 3 points); one output gives the scalar formula; eta above eta_crit has no floor."""
+    rng = np.random.default_rng(0)
+    m, p, shots, scale = 3, 10, 50, 0.5
+    jac = 0.8 * rng.normal(size=(m, 2)) @ rng.normal(size=(2, p))
+    k = jac @ jac.T
+    untrained = np.linalg.eigh(k)[1][:, 0]  # the left null vector of J: the noiseless limit keeps this residual
+    limit = 0.3 * untrained
+    var = np.array([3.0, 1.0, 2.0])
+    eta = 1.0 / np.linalg.eigvalsh(k)[-1]
+    c = diagnostics.shot_noise_floor(k, var, shots, eta, scale, limit)
+    replicas, burn, steps = 1000, 300, 1500
+    eps = limit + (jac @ rng.normal(size=(p, replicas))).T  # trainable start plus the untrainable residual
+    sum_ab = np.zeros((replicas, m, m))
+    sd_eps, sd_jac = np.sqrt(var / shots), np.sqrt(2 * scale**2 * var / shots)
+    for t in range(steps):
+        measured = eps + sd_eps * rng.normal(size=(replicas, m))
+        jac_hat = jac + sd_jac[:, None] * rng.normal(size=(replicas, m, p))
+        eps = eps - eta * np.einsum("ap,rbp,rb->ra", jac, jac_hat, measured)
+        if t >= burn:
+            sum_ab += np.einsum("ra,rb->rab", eps - limit, eps - limit)
+    per_replica = sum_ab / (steps - burn)
+    mean, sem = per_replica.mean(axis=0), per_replica.std(axis=0, ddof=1) / np.sqrt(replicas)
+    assert np.all(np.abs(mean - c) <= 4 * sem), (mean, c, sem)
+    s, g, kk = 1.0 / shots, 2 * scale**2 / shots, 2.0
+    one = diagnostics.shot_noise_floor([[kk]], [1.0], shots, 0.1, scale)[0, 0]
+    assert one == pytest.approx(0.1 * s * (kk + g) / (2 - 0.1 * kk - 0.1 * g), rel=1e-12)
+    assert np.all(np.isinf(diagnostics.shot_noise_floor([[kk]], [1.0], shots, 1.01, scale)))

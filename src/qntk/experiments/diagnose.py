@@ -78,6 +78,8 @@ class DiagnoseConfig:
         train: also train the model and compare (module docstring).
         above: multiple of ``eta_crit`` of the divergence check of ``train=True``.
         precision: the relative error of ``steps_to_precision``, the steps until the slowest mode has decayed to it.
+        shots: measurements per expectation value of the training; adds the shot-noise floor of the training
+            residuals (:func:`qntk.theory.diagnostics.shot_noise_floor`; layered circuits only).
     """
 
     model: Model
@@ -94,6 +96,7 @@ class DiagnoseConfig:
     train: bool = False
     above: float = 1.5
     precision: float = 1e-3
+    shots: int | None = None
 
     def __post_init__(self):
         if not isinstance(self.model, Model):
@@ -110,6 +113,11 @@ class DiagnoseConfig:
         if not 0 < check_positive("precision", self.precision) < 1:
             raise ValueError(f"precision={self.precision} must lie in (0, 1): it is the relative error to reach.")
         check_bool("train", self.train)
+        if self.shots is not None:
+            check_int("shots", self.shots, 1)
+            if self.model.evaluation != "layered":
+                raise ValueError("shots needs the layered form (the variance of O in the output state): this model "
+                                 "is evaluated as a function, so drop --shots.")
         if check_positive("above", self.above) <= 1.0:
             raise ValueError(f"above={self.above} must exceed 1: it is the multiple of eta_crit that should diverge.")
         data = self.model.dataset
@@ -188,9 +196,15 @@ def initial_kernels(config: DiagnoseConfig) -> dict:
     batched = jax.jit(jax.vmap(_init_fn(model, circuit, tr), in_axes=(0, None, None, None, None, None)))
     # the dQNTK displacement needs eta, whose default needs eta_crit: a first pass at eta = 0 (no displacement)
     f0, jac, _ = batched(thetas, *args, 0.0, 0)
-    jac = np.asarray(jac)
-    return {"f0": np.asarray(f0), "K": np.einsum("sap,sbp->sab", jac, jac), "labels": labels, "train": tr, "test": te,
-            "circuit": circuit, "dqntk": lambda eta, horizon: np.asarray(batched(thetas, *args, eta, horizon)[2])}
+    jac, f0 = np.asarray(jac), np.asarray(f0)
+    second_moment = None
+    if config.shots is not None:  # <O^2> at every point, for the shot-noise floor
+        variance = kernels.variance_fn(circuit, model.operator)
+        per_init = jax.jit(jax.vmap(lambda th: kernels.per_data(lambda st, x: variance(th, st, x), *args[:2])))
+        second_moment = np.asarray(per_init(thetas)) + f0**2
+    return {"f0": f0, "K": np.einsum("sap,sbp->sab", jac, jac), "labels": labels, "train": tr, "test": te,
+            "circuit": circuit, "second_moment": second_moment,
+            "dqntk": lambda eta, horizon: np.asarray(batched(thetas, *args, eta, horizon)[2])}
 
 
 def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None) -> dict:
@@ -213,7 +227,7 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
     predict_fn = diagnostics.gradient_descent_mse(k_mean, y_tr, eta)
     k_te_tr = k_all[:, te][:, :, tr].mean(axis=0)
     f_tr_h, f_te_h = predict_fn(config.steps, f0_mean[tr], f0_mean[te], k_te_tr)
-    _, f_te_inf = predict_fn(math.inf, f0_mean[tr], f0_mean[te], k_te_tr)
+    f_tr_inf, f_te_inf = predict_fn(math.inf, f0_mean[tr], f0_mean[te], k_te_tr)
 
     lazy = diagnostics.laziness({
         "K_spread": float(np.linalg.norm(k_tr.std(axis=0, ddof=1)) / np.linalg.norm(k_mean)),
@@ -248,6 +262,9 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
         out.update(r2_train=diagnostics.r2(y_tr, f_tr_h), r2_test=diagnostics.r2(y_te, f_te_inf),
                    mse_train=diagnostics.mse(y_tr, f_tr_h), mse_test=diagnostics.mse(y_te, f_te_inf),
                    train_indices=tr.tolist(), test_indices=te.tolist())
+    if config.shots is not None:
+        out["shot_noise"] = _shot_noise(config, init["second_moment"][:, tr], k_tr, f_tr_inf, y_tr, eta,
+                                        circuit.scale, float(np.sqrt(np.mean((f0_mean[tr] - y_tr) ** 2))))
     if config.train:
         v_max = np.linalg.eigh(k_mean)[1][:, -1]
         out["training"] = _compare_training(config, circuit, data, tr, te, eta, spec["eta_crit"], v_max, predict_fn,
@@ -270,6 +287,60 @@ def quantities(r: dict) -> list[tuple[str, str]]:
                  ("r2_test", "R² of the frozen-QNTK predictions on the test points after training (t -> infinity)"),
                  ("mse_test", "their mean squared error")]
     return rows
+
+
+def shot_noise_rows(r: dict) -> list[tuple[str, object]]:
+    """``(label, value)`` rows of the shot-noise floor of a :func:`run` result (empty without ``shots``)."""
+    sn = r.get("shot_noise")
+    if not sn:
+        return []
+    what = "eps" if r["task"] == "optimization" else "training residual"
+    return [(f"rms {what} floor at {sn['shots']} shots (Var(O) from the initial states)", sn["rms_floor"]),
+            ("the same with the largest Var(O) the spectrum of O allows", sn["rms_floor_upper"]),
+            (f"rms {what} at initialization", sn["rms_initial"]),
+            (f"precision {r['precision']:g} reachable above the floor", "yes" if sn["precision_reachable"] else "no"),
+            ("Var(O) at the end of training, estimated", sn["variance_O"]),
+            ("initializations whose own kernel settles at eta", sn["settling_fraction"])]
+
+
+def _shot_noise(config: DiagnoseConfig, second_moment, k_tr, f_inf, y, eta: float, scale: float,
+                rms_0: float) -> dict:
+    """The shot-noise floor of the training residuals: the stationary spread of :func:`qntk.theory.diagnostics.
+    shot_noise_floor` per initialization (its kernel, and ``Var(O) = <O^2> - f_inf^2`` at each training point with
+    ``<O^2>`` of the initial state), averaged over the initializations whose own kernel settles at ``eta``
+    (``settling_fraction`` of them; the others have ``eta lambda_max >= 2``); and its upper bound from the largest
+    variance an observable of spectrum ``[O_min, O_max]`` can have at mean ``f_inf``, ``(O_max - f) (f - O_min)``
+    (Bhatia-Davis)."""
+    o_min, o_max = config.model.operator.spectrum_extremes()
+    variance = np.maximum(second_moment - f_inf**2, 0.0)
+    bound = np.maximum((o_max - f_inf) * (f_inf - o_min), 0.0)
+
+    def floors(var_of_init) -> np.ndarray:
+        return np.array([np.trace(diagnostics.shot_noise_floor(k, v, config.shots, eta, scale, f_inf - y))
+                         for k, v in zip(k_tr, var_of_init)]) / len(y)
+
+    estimate, upper = floors(variance), floors(np.broadcast_to(bound, variance.shape))
+    settles = np.isfinite(estimate)
+    mse = float(estimate[settles].mean()) if settles.any() else math.inf
+    mse_upper = float(upper[settles].mean()) if settles.any() else math.inf
+    rms = math.sqrt(mse)
+    return {
+        "shots": config.shots,
+        "variance_O": float(variance.mean()),
+        "variance_O_bound": float(bound.mean()),
+        "settling_fraction": float(settles.mean()),
+        "mse_floor": mse,
+        "rms_floor": rms,
+        "mse_floor_upper": mse_upper,
+        "rms_floor_upper": math.sqrt(mse_upper),
+        "rms_initial": rms_0,
+        "precision_reachable": bool(rms <= config.precision * rms_0),
+        "model": "measured residuals and gradient entries carry Gaussian errors of variance Var(O)/shots and "
+                 "2 s^2 Var(O)/shots (qntk train --shots); the linearized residuals settle around the frozen-QNTK "
+                 "limit with this mean squared spread (Var(O) estimated from <O^2> at initialization; the upper "
+                 "value takes the largest variance the observable's spectrum allows; averaged over the "
+                 "initializations that settle at eta)",
+    }
 
 
 def _train_model(model: Model, data, tr: np.ndarray) -> Model:

@@ -24,7 +24,7 @@ from html import escape
 import numpy as np
 
 from ..theory.diagnostics import LAZINESS_CHECKS
-from .diagnose import quantities
+from .diagnose import quantities, shot_noise_rows
 
 CITATION = ("Scala, Zoufal, Gerace, Tacchino, Towards practical QNN diagnostics with neural tangent kernels (2025); "
             "Liu et al., Phys. Rev. Lett. 130, 150601 (2023)")
@@ -131,6 +131,12 @@ def html(r: dict) -> str:
         parts.append(f'<tr><td>{key}</td><td class="num">{_num(lz[key])}</td>{_verdict(lz[f"{key}_lazy"])}'
                      f"<td>{escape(what)}</td></tr>")
     parts.append(f"</table><p><b>Verdict:</b> {escape(lz['verdict'])} (tolerance {lz['tolerance']:g}).</p>")
+    noise = shot_noise_rows(r)
+    if noise:
+        parts.append("<h2>Shot-noise floor</h2><table>")
+        parts += [f'<tr><td>{escape(label)}</td><td class="num">{escape(v) if isinstance(v, str) else _num(v)}</td></tr>'
+                  for label, v in noise]
+        parts.append(f"</table><p>{escape(r['shot_noise']['model'])}.</p>")
     t = r.get("training")
     if t:
         d = t["divergence"]

@@ -146,6 +146,58 @@ def frozen_residuals(k_mean, eps0_mean, eta: float, steps: int) -> np.ndarray:
     return predict_fn(np.arange(check_int("steps", steps, 0) + 1), eps0)[0]
 
 
+def shot_noise_floor(k_train_train, variance, shots: int, eta: float, scale: float, residual=None,
+                     rcond: float = RCOND) -> np.ndarray:
+    """Stationary covariance ``C`` of the training residuals around their frozen-QNTK limit under finite-shot
+    noise (the noise model of :mod:`qntk.train`): each step measures ``eps_a + nu_a`` and each gradient entry
+    ``J_al + xi_al``, independent Gaussians of variances ``s_a = Var_a(O) / shots`` and
+    ``g_a = 2 scale^2 Var_a(O) / shots`` (two-term parameter shift).
+
+    Linearized, ``eps(t + 1) = A eps(t) - eta (K nu + J Xi^T (eps + nu))`` with ``A = 1 - eta K``; the noise has
+    covariance ``eta^2 [K diag(s) K + c K]`` with ``c = sum_a g_a E[(eps_a + nu_a)^2]``, so ``C = X_0 + c X_1``
+    where ``X_0``, ``X_1`` solve ``X = A X A + Q`` for ``Q = eta^2 K diag(s) K`` and ``eta^2 K`` (elementwise
+    ``Q_ij / (1 - a_i a_j)`` in the eigenbasis of ``K``; untrained directions get no noise), and
+    ``c = sum_a g_a (X0_aa + r_a^2 + s_a) / (1 - sum_a g_a X1_aa)``. For one output this is
+    ``eps^2 = eta s (K + g) / (2 - eta K - eta g)`` (first order: ``eta K Var(O) / (shots (2 - eta K))``).
+    The second-order drift ``eta^2 eps^2 xi^T H xi / 2`` from the curvature is left out (it is
+    ``O(eta / shots^2)``).
+
+    Args:
+        k_train_train: ``(m, m)`` QNTK over the training points.
+        variance: ``(m,)`` ``Var(O)`` at each training point near the end of training.
+        shots: measurements per expectation value.
+        eta: learning rate (``L = sum (f - y)^2 / 2``).
+        scale: generator scale ``s`` of the circuit (``exp(-i s theta G)``).
+        residual: ``(m,)`` the noiseless limit of the residuals (zero where the data are fitted).
+        rcond: relative eigenvalue cut-off.
+
+    Returns:
+        ``C``, ``(m, m)``; ``inf`` everywhere if ``eta`` is not below ``eta_crit`` or the noise feeds itself.
+    """
+    k = _symmetric(k_train_train, "k_train_train")
+    m = k.shape[0]
+    var = np.broadcast_to(np.asarray(variance, dtype=float), (m,))
+    check_int("shots", shots, 1)
+    eta = check_positive("eta", eta)
+    r = np.zeros(m) if residual is None else np.asarray(residual, dtype=float)
+    s, g = var / shots, 2.0 * scale**2 * var / shots
+    lam, v = np.linalg.eigh(k)
+    keep = lam > rcond * max(lam[-1], 0.0)
+    a = 1.0 - eta * lam
+    if np.any(keep & (np.abs(a) >= 1.0)):
+        return np.full((m, m), math.inf)
+    pair = np.outer(keep, keep)
+    denominator = np.where(pair, 1.0 - np.outer(a, a), 1.0)
+    ks = (v.T @ (k * s) @ k @ v) * eta**2  # K diag(s) K in the eigenbasis
+    x0 = v @ np.where(pair, ks / denominator, 0.0) @ v.T
+    x1 = v @ np.diag(np.where(keep, eta**2 * lam / np.where(keep, 1.0 - a**2, 1.0), 0.0)) @ v.T
+    feedback = 1.0 - float(g @ np.diag(x1))
+    if feedback <= 0.0:
+        return np.full((m, m), math.inf)
+    c = float(g @ (np.diag(x0) + r**2 + s)) / feedback
+    return x0 + c * x1
+
+
 def r2(y, f) -> float:
     """Coefficient of determination ``1 - sum (y - f)^2 / sum (y - mean y)^2`` (NaN for constant ``y``)."""
     y, f = np.asarray(y, float), np.asarray(f, float)
