@@ -116,9 +116,16 @@ def _angles(circuit: Circuit, theta, state, features) -> jax.Array:
     return engine.layer_angles(circuit, theta, features)
 
 
-def _function_path(circuit, state, features) -> None:
-    if state is not None or features is not None:
-        raise ValueError("a circuit without layered form (a model file's function) takes no input states or features.")
+def _function_args(circuit: FunctionCircuit, state, features) -> tuple:
+    """The data arguments of a model file's function: ``(x,)`` for a circuit that encodes features, else ``()``."""
+    if state is not None:
+        raise ValueError("a circuit without layered form (a model file's function) takes no input states.")
+    if circuit.n_features and features is None:
+        raise ValueError("this model file's function encodes data: pass the features x of the data point.")
+    if not circuit.n_features and features is not None:
+        raise ValueError("this model file's function encodes no data: define n_features (PennyLane) or features "
+                         "(Qiskit) in the file to take features x.")
+    return (jnp.asarray(features),) if circuit.n_features else ()
 
 
 def residual_fn(circuit: Circuit, observable, target: float = 0.0):
@@ -127,9 +134,9 @@ def residual_fn(circuit: Circuit, observable, target: float = 0.0):
     if isinstance(circuit, FunctionCircuit):  # the framework's function: <O> is what it returns
 
         def function_eps(theta, state=None, features=None):
-            _function_path(circuit, state, features)
+            args = _function_args(circuit, state, features)
             check_theta(circuit, theta)
-            return circuit.fn(theta) - target
+            return circuit.fn(theta, *args) - target
 
         return function_eps
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from qntk import kernels
-from qntk.models import Model, ansatze, interop, observables
+from qntk.models import Model, ansatze, interop, observables, states
 
 FILES = Path(__file__).parent / "model_files"
 EXACT = 1e-12
@@ -122,6 +122,32 @@ def test_qiskit_without_layered_form_is_transpiled_into_rotations_and_matches_fi
             float(np.real(Statevector(bound).expectation_value(obs))), abs=EXACT)
     _finite_difference_check(model, 3, seed=4)
     assert isinstance(qc, qiskit.QuantumCircuit) and isinstance(obs, SparsePauliOp)
+
+
+@pytest.mark.parametrize("name", ["reuploading_pennylane.py", "reuploading_qiskit.py"])
+def test_supervised_model_file_has_the_native_reuploading_kernel_and_diagnosis(name):
+    """A model file that encodes data features (qnode(theta, x) with n_features; Qiskit Parameters named as
+    features) is the built-in re-uploading model: the same residual and gradient at every data point to float64
+    tolerance, and so the same initialization of a diagnosis (outputs and QNTK matrices) from the same seed."""
+    from qntk.experiments import diagnose
+
+    data = "tfim:points=6,h_min=-2,h_max=2"
+    native = Model("reuploading", 2, 2, "ZI", data=data, options={"encoding_scale": 0.5, "block": "hea"})
+    model = Model.from_file(FILES / name, data=data)
+    assert model.evaluation == "function" and model.circuit().n_features == 1
+    a, b = kernels.grad_fn(native.circuit(), native.operator), kernels.grad_fn(model.circuit(), model.operator)
+    theta = jnp.asarray(np.random.default_rng(5).uniform(0, 2 * np.pi, 12))
+    for x in model.dataset.features:
+        (va, ga), (vb, gb) = a(theta, None, jnp.asarray(x)), b(theta, None, jnp.asarray(x))
+        assert float(va) == pytest.approx(float(vb), abs=EXACT) and np.allclose(ga, gb, rtol=0, atol=EXACT)
+    ours, theirs = (diagnose.initial_kernels(diagnose.DiagnoseConfig(m, samples=3)) for m in (model, native))
+    for key in ("f0", "K"):
+        assert np.allclose(ours[key], theirs[key], rtol=0, atol=1e-11), key
+    with pytest.raises(ValueError, match="encodes data"):
+        kernels.residual_fn(model.circuit(), model.operator)(theta)
+    two = states.Dataset(features=np.zeros((4, 2)), labels=np.zeros(4), name="two features")
+    with pytest.raises(ValueError, match="takes 1"):
+        Model.from_file(FILES / name, data=two)
 
 
 def test_qiskit_angle_not_affine_is_named():

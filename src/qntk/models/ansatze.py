@@ -326,7 +326,8 @@ KINDS: dict[str, _Kind] = {
         "encoding_scale": lambda v, n: check_real("encoding_scale", v),
         "block": lambda v, n: check_choice("block", v, BLOCKS),
     }, n_features=lambda n, options: min(options.get("n_features", 1), n)),
-    "file": _Kind(from_file, False, False, 1, {"path": _path_option}, required=("path",)),
+    "file": _Kind(from_file, False, False, 1, {"path": _path_option}, required=("path",),
+                  n_features=lambda n, options: interop.load(options["path"]).circuit.n_features),
 }
 """The built-in ansatze by name; adding one means adding its builder and its entry here."""
 ANSATZE = tuple(KINDS)

@@ -7,6 +7,11 @@ A model file is a Python file that defines either
 * ``circuit``: a Qiskit ``QuantumCircuit`` whose ``Parameter`` objects are the trainable angles (in the order of
   ``circuit.parameters``), and ``observable``, a ``SparsePauliOp``.
 
+For a supervised model (``--data``) the circuit also encodes a data point's features ``x``: the file defines
+``n_features`` and ``qnode(theta, x)`` takes them as its second argument (PennyLane), or ``features``, the
+circuit's Parameters that hold them, such as a ``ParameterVector`` (Qiskit). Such a circuit is evaluated as a
+function (below).
+
 The circuit is converted to ``U = W_L exp(-i theta_L G_L / 2) ... W_1 exp(-i theta_1 G_1 / 2) W_in`` (the
 frameworks' own convention, ``RY(t) = exp(-i t Y / 2)``, so ``s = 1/2``): every rotation about a Pauli string
 (``RX``, ``RY``, ``RZ``, ``IsingXX/YY/ZZ`` or ``RXX/RYY/RZZ``, ``PauliRot``, ``MultiRZ``, and the phase gate,
@@ -61,9 +66,10 @@ _EXTRAS = {"pennylane": "pip install pennylane", "qiskit": "pip install qiskit"}
 @dataclass(frozen=True, eq=False)
 class FunctionCircuit:
     """A circuit without layered form, evaluated by differentiating a function of its parameters: ``fn(theta)``
-    is ``<O>`` (a PennyLane QNode, JAX interface, or a Qiskit circuit simulated densely), its gradient and second derivatives come from JAX through it.
-    A static pytree node (compiled once per function); :mod:`qntk.kernels` accepts it wherever it takes a circuit
-    of one output without data. ``n_layers`` counts its parameters."""
+    (``fn(theta, x)`` with ``n_features`` data features ``x``) is ``<O>`` (a PennyLane QNode, JAX interface, or a
+    Qiskit circuit simulated densely), its gradient and second derivatives come from JAX through it. A static
+    pytree node (compiled once per function); :mod:`qntk.kernels` accepts it wherever it takes a circuit without
+    input states. ``n_layers`` counts its parameters."""
 
     fn: Callable
     n_qubits: int
@@ -138,11 +144,11 @@ def _load(path: str, mtime: int) -> Imported:
     if "qnode" in names:
         if "n_params" not in names:
             raise ValueError(f"model file {path!r} defines qnode but not n_params (the length of its first argument).")
-        imported = from_pennylane(names["qnode"], names["n_params"])
+        imported = from_pennylane(names["qnode"], names["n_params"], names.get("n_features", 0))
     elif "circuit" in names:
         if "observable" not in names:
             raise ValueError(f"model file {path!r} defines circuit but not observable (a qiskit SparsePauliOp).")
-        imported = from_qiskit(names["circuit"], names["observable"])
+        imported = from_qiskit(names["circuit"], names["observable"], names.get("features"))
     else:
         raise ValueError(f"model file {path!r} must define qnode and n_params (PennyLane) or circuit and observable "
                          "(Qiskit).")
@@ -157,25 +163,33 @@ _PL_ROTATIONS = {"RX": "X", "RY": "Y", "RZ": "Z", "IsingXX": "XX", "IsingYY": "Y
                  "PhaseShift": "Z", "PauliRot": None, "MultiRZ": "Z*"}
 
 
-def from_pennylane(qnode, n_params: int) -> Imported:
-    """The layered form of a PennyLane QNode ``qnode(theta) -> expval(H)`` with ``theta`` of length ``n_params``.
+def from_pennylane(qnode, n_params: int, n_features: int = 0) -> Imported:
+    """The layered form of a PennyLane QNode ``qnode(theta) -> expval(H)`` with ``theta`` of length ``n_params``;
+    with ``n_features > 0``, a QNode ``qnode(theta, x)`` of a data point's features ``x`` (length ``n_features``),
+    which is always evaluated as a function (``path = "function"``).
 
     Raises:
-        ValueError: if the QNode does not return one expectation value of a Pauli sum, or a gate has no layered form.
+        ValueError: if the QNode does not return one expectation value of a Pauli sum.
     """
     qml = _require("pennylane")
     n_params = check_int("n_params", n_params, 1)
-    probe = jnp.asarray(np.random.default_rng(7).uniform(0, 2 * np.pi, n_params))
+    n_features = check_int("n_features", n_features, 0)
+    rng = np.random.default_rng(7)
+    probe = jnp.asarray(rng.uniform(0, 2 * np.pi, n_params))
+    data = (jnp.asarray(rng.uniform(-1, 1, n_features)),) if n_features else ()
     try:
-        tape = qml.workflow.construct_tape(qnode)(probe)
+        tape = qml.workflow.construct_tape(qnode)(probe, *data)
     except Exception as err:
-        raise ValueError(f"the qnode could not be run with a parameter vector of length {n_params}: "
-                         f"{type(err).__name__}: {err}") from None
+        args = f"a parameter vector of length {n_params}" + (f" and {n_features} features" if n_features else "")
+        raise ValueError(f"the qnode could not be run with {args}: {type(err).__name__}: {err}") from None
     wires = list(qnode.device.wires) if qnode.device.wires is not None else sorted(tape.wires.tolist())
     n = len(wires)
     if len(tape.measurements) != 1 or type(tape.measurements[0]).__name__ != "ExpectationMP":
         raise ValueError("the qnode must return exactly one expectation value, qml.expval(H).")
     observable = _pl_observable(qml, tape.measurements[0].obs, wires)
+    if n_features:
+        return Imported(FunctionCircuit(qnode, n, n_params, n_features=n_features), observable, n, "pennylane",
+                        "function")
     jac = np.asarray(jax.jacobian(lambda th: _pl_params(qml, qnode, th))(probe)).reshape(-1, n_params)
     values = np.asarray(_pl_params(qml, qnode, probe))
     layers, pending, w_in, row = [], np.eye(2**n, dtype=complex), None, 0
@@ -229,10 +243,12 @@ def _pl_observable(qml, obs, wires) -> str:
 _QK_ROTATIONS = {"rx": "X", "ry": "Y", "rz": "Z", "rxx": "XX", "ryy": "YY", "rzz": "ZZ", "p": "Z"}
 
 
-def from_qiskit(circuit, observable) -> Imported:
+def from_qiskit(circuit, observable, features=None) -> Imported:
     """The layered form of a Qiskit ``QuantumCircuit`` (its ``Parameter`` objects, in the order of
     ``circuit.parameters``, are the trainable angles) measured with a ``SparsePauliOp``; without one, the circuit as
-    a JAX function of its parameters (``path = "function"``).
+    a JAX function of its parameters (``path = "function"``). ``features``, a sequence of the circuit's Parameters
+    (such as a ``ParameterVector``), are a data point's features instead of trainable angles: the circuit is then
+    the function ``fn(theta, x)``.
 
     Every parametrized gate is a rotation ``exp(-i a P / 2)`` about a Pauli string (``rx`` ... ``rzz``, ``p``) or is
     transpiled into ``rx``, ``ry``, ``rz`` and ``cx``; each angle ``a`` must be affine in the Parameters,
@@ -250,7 +266,10 @@ def from_qiskit(circuit, observable) -> Imported:
         raise ValueError(f"circuit must be a qiskit QuantumCircuit, got {type(circuit).__name__}.")
     if not isinstance(observable, SparsePauliOp) or observable.num_qubits != circuit.num_qubits:
         raise ValueError(f"observable must be a SparsePauliOp on the circuit's {circuit.num_qubits} qubits.")
-    n, params = circuit.num_qubits, list(circuit.parameters)
+    data = [] if features is None else list(features)
+    if any(x not in circuit.parameters for x in data):
+        raise ValueError("features must be Parameters of the circuit (the data encoding), such as a ParameterVector.")
+    n, params = circuit.num_qubits, [p for p in circuit.parameters if p not in data]
     if not params:
         raise ValueError("the circuit has no Parameter: the trainable angles must be qiskit Parameters.")
 
@@ -271,17 +290,17 @@ def from_qiskit(circuit, observable) -> Imported:
                 pending = matrix(gate, on) @ pending
                 continue
             w_in, layers = _close_layer(layers, pending, w_in)
-            layers.append((_label(n, on, _QK_ROTATIONS[gate.name]), _affine(gate.params[0], params, op)))
+            layers.append((_label(n, on, _QK_ROTATIONS[gate.name]), _affine(gate.params[0], params + data, op)))
             pending = np.eye(2**n, dtype=complex)
     terms = [(complex(c), label[::-1]) for label, c in observable.to_list()]
-    probe = np.random.default_rng(7).uniform(0, 2 * np.pi, len(params))
-    reference = float(np.real(Statevector(circuit.assign_parameters(dict(zip(params, probe))))
+    probe = np.random.default_rng(7).uniform(0, 2 * np.pi, len(params) + len(data))
+    reference = float(np.real(Statevector(circuit.assign_parameters(dict(zip(params + data, probe))))
                               .expectation_value(observable)))
     if not layers:
         raise ValueError("the circuit has no trainable rotation.")
     rows = np.stack([row for _, (row, _), *_ in layers])
     offsets = np.array([b for _, (_, b), *_ in layers])
-    if np.all((np.count_nonzero(rows, axis=1) == 1) & (rows.max(axis=1) == 1) & (offsets == 0)):
+    if not data and np.all((np.count_nonzero(rows, axis=1) == 1) & (rows.max(axis=1) == 1) & (offsets == 0)):
         imported = _assemble(n, [(lab, int(np.argmax(row)), *w) for lab, (row, _), *w in layers], pending, w_in,
                              _pauli_sum(terms), "qiskit")
         _check(imported, reference, _layered_value(imported, probe))
@@ -289,9 +308,11 @@ def from_qiskit(circuit, observable) -> Imported:
     # layer l is driven by angle l; the parameters reach the angles through phi = rows @ theta + offsets
     by_angle = _assemble(n, [(lab, i, *w) for i, (lab, _, *w) in enumerate(layers)], pending, w_in,
                          _pauli_sum(terms), "qiskit")
-    fn = functools.partial(_affine_expval, _Dense.of(by_angle), jnp.asarray(rows), jnp.asarray(offsets))
-    imported = Imported(FunctionCircuit(fn, n, len(params)), by_angle.observable, n, "qiskit", "function")
-    _check(imported, reference, float(fn(jnp.asarray(probe))))
+    p = len(params)
+    fn = functools.partial(_affine_expval, _Dense.of(by_angle), jnp.asarray(rows[:, :p]), jnp.asarray(offsets),
+                           jnp.asarray(rows[:, p:]))
+    imported = Imported(FunctionCircuit(fn, n, p, n_features=len(data)), by_angle.observable, n, "qiskit", "function")
+    _check(imported, reference, float(fn(jnp.asarray(probe[:p]), *([jnp.asarray(probe[p:])] if data else []))))
     return imported
 
 
@@ -415,9 +436,9 @@ def _layered_value(imported: Imported, theta) -> float:
     return float(_Dense.of(imported)(np.asarray(theta)[np.asarray(imported.circuit.param_index)]))
 
 
-def _affine_expval(dense: _Dense, rows, offsets, theta):
-    """``<O>`` at layer angles ``phi = rows @ theta + offsets``."""
-    return dense(rows @ theta + offsets)
+def _affine_expval(dense: _Dense, rows, offsets, feature_rows, theta, x=None):
+    """``<O>`` at layer angles ``phi = rows @ theta + feature_rows @ x + offsets``."""
+    return dense(rows @ theta + offsets + (0.0 if x is None else feature_rows @ x))
 
 
 def _check(imported: Imported, reference: float, value) -> None:

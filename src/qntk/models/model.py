@@ -134,6 +134,9 @@ class Model:
                              f"{self.n_qubits} qubits (d = {2 ** self.n_qubits}): build the data for {self.n_qubits} qubits.")
         if data.features is not None:
             encoded = ansatze.n_features(self.ansatz, self.n_qubits, self.options)
+            if self.ansatz == "file" and encoded != data.features.shape[1]:
+                raise ValueError(f"the data set has {data.features.shape[1]} feature(s) but the model file's circuit "
+                                 f"takes {encoded} (n_features in a PennyLane file, features in a Qiskit one).")
             if encoded < data.features.shape[1]:
                 raise ValueError(f"the data set has {data.features.shape[1]} feature(s) but the {self.ansatz!r} ansatz "
                                  f"encodes {encoded}: use an encoding ansatz such as 'reuploading'.")
