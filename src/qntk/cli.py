@@ -82,7 +82,8 @@ def _expected_errors(command):
 #: The model options, declared once and added to every command that takes a model (:func:`_model_command`).
 ModelFile = Annotated[Optional[Path], typer.Option(
     "--model", help="A Python file defining a PennyLane qnode(theta) and n_params, or a Qiskit circuit and observable "
-                    "(SparsePauliOp); replaces --ansatz, --qubits, --layers and (unless given) --observable.",
+                    "(SparsePauliOp), plus n_features and qnode(theta, x) or features for --data; replaces --ansatz, "
+                    "--qubits, --layers and (unless given) --observable.",
     rich_help_panel=_MODEL_HELP)]
 _MODEL_OPTIONS = {"ansatz": Ansatz, "qubits": Qubits, "layers": Layers, "observable": ObservableOpt, "target": Target,
                   "scale": Scale, "model_file": ModelFile}
