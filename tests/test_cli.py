@@ -50,6 +50,15 @@ def test_toml_config_and_flag_override(tmp_path):
         (["bench", "--workload", "nope"], "unknown workload"),
         (["diagnose", "--split", "odd"], "split"),
         (["diagnose", "--n-train", "20"], "no test point"),
+        (["kernel", "--qubits", "2", "--observable", "II"], "multiple of the identity"),
+        (["kernel", "--observable", "heisenberg"], "unknown observable 'heisenberg': choose one of xxz"),
+        (["kernel", "--seed", "99999999999999999999999"], "at most 2^63 - 1"),
+        (["kernel", "--seed", "-1"], "seed must be an integer >= 0"),
+        (["kernel", "--config", "."], "is a directory"),
+        (["kernel", "--samples", "abc"], "Invalid value for '--samples'"),
+        (["kernel", "--bogus", "1"], "No such option: --bogus"),
+        (["kernl"], "Did you mean 'kernel'?"),
+        (["train", "--eta"], "requires an argument"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero_exit(args, words):

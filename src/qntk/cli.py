@@ -551,6 +551,22 @@ def _compilation_cache() -> None:
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. A usage error (an unknown command or option, a value of the wrong type) is one line on
+    stderr, with the command's ``--help`` to read and any "did you mean" hint, and exit status 2."""
     _compilation_cache()
-    app()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="qntk", standalone_mode=False)
+    except typer.Abort:
+        print("qntk: aborted.", file=sys.stderr)
+        code = 130
+    except typer.exceptions.TyperException as err:  # click's UsageError and its kin
+        ctx = getattr(err, "ctx", None)
+        if ctx is not None and type(err).__name__ == "NoArgsIsHelpError":
+            print(ctx.get_help())
+            raise SystemExit(0) from None
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(err.format_message().split())
+        print(f"qntk: error: {message}{where}", file=sys.stderr)
+        code = getattr(err, "exit_code", 2)
+    raise SystemExit(code or 0)

@@ -42,12 +42,16 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         ValueError: if the file is missing or is not valid TOML.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config file {str(path)!r} is a directory: pass the TOML file itself.")
     if not path.is_file():
         raise ValueError(f"config file {str(path)!r} does not exist.")
     try:
         data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"config file {str(path)!r} is not valid TOML: {err}.") from None
+    except OSError as err:
+        raise ValueError(f"config file {str(path)!r} cannot be read: {err.strerror}.") from None
     model = data.pop("model", {})
     if not isinstance(model, dict):
         raise ValueError("the [model] entry of the config file must be a table.")

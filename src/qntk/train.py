@@ -46,7 +46,7 @@ from . import kernels
 from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, the public name)
 from ._provenance import versions, write_atomic
 from .models import Model
-from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive
+from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive, check_seed
 from .models.ansatze import circuit_seeds
 from .theory import diagnostics, mean_residual, several_data
 from .theory.lv import measure_regime
@@ -97,7 +97,7 @@ class TrainConfig:
         check_positive("eta", self.eta)
         for name in ("steps", "samples", "circuits", "snapshot_every"):
             check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
+        check_seed("seed", self.seed)
         check_non_negative("sigma", self.sigma)
         if self.shots is not None:
             check_int("shots", self.shots, 1)

@@ -38,7 +38,7 @@ import numpy as np
 from .. import kernels, train
 from .._provenance import versions
 from ..models import Model, states
-from ..models._spec import check_bool, check_choice, check_int, check_positive
+from ..models._spec import check_bool, check_choice, check_int, check_positive, check_seed
 from ..models.ansatze import circuit_seeds
 from ..theory import diagnostics
 from ..theory import predict as _predict
@@ -105,7 +105,7 @@ class DiagnoseConfig:
         check_int("samples", self.samples, 2)
         for name in ("steps", "trial_steps", "trial_samples"):
             check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
+        check_seed("seed", self.seed)
         if self.eta is not None:
             check_positive("eta", self.eta)
         check_positive("fraction", self.fraction)

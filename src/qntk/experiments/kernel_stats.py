@@ -30,7 +30,7 @@ import numpy as np
 from .. import kernels
 from .._provenance import versions
 from ..models import Model
-from ..models._spec import check_int
+from ..models._spec import check_int, check_seed
 from ..models.ansatze import circuit_seeds
 
 QUANTITIES = ("eps", "K", "mu", "lambda", "zeta")
@@ -57,7 +57,7 @@ class KernelStatsConfig:
     def __post_init__(self):
         for name in ("samples", "circuits", "chunk"):
             check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
+        check_seed("seed", self.seed)
         if self.samples * self.circuits < 2:
             raise ValueError("need at least 2 samples in total (samples x circuits) to estimate a spread.")
         if self.circuits > 1 and not self.model.is_random:

@@ -18,6 +18,17 @@ def check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+#: Largest master seed: seeds reach JAX's random keys as 64-bit integers.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(name: str, value: Any) -> int:
+    """A master seed: an integer in ``[0, 2^63 - 1]``."""
+    if check_int(name, value, 0) > MAX_SEED:
+        raise ValueError(f"{name} must be at most 2^63 - 1 = {MAX_SEED}, got {value}: pick a smaller seed.")
+    return int(value)
+
+
 def check_real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}.")

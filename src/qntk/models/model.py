@@ -59,7 +59,10 @@ class Model:
         if not isinstance(self.options, dict) or "scale" in self.options:
             raise ValueError("options must be a table of ansatz options other than scale (set scale itself).")
         self.ansatz_spec  # noqa: B018  (validates the ansatz)
-        self.operator  # noqa: B018  (validates the observable; Pauli sums cost O(terms d))
+        if self.operator.is_identity_multiple():  # also validates the observable (Pauli sums cost O(terms d))
+            raise ValueError(f"observable {self.observable!r} is a multiple of the identity: <O> is the same for every "
+                             "circuit, so there is nothing to train (K = 0); measure an observable with a non-identity "
+                             "Pauli term.")
         if isinstance(self.data, str):
             self.dataset  # noqa: B018
         elif self.data is not None and not isinstance(self.data, states.Dataset):

@@ -116,7 +116,15 @@ class Observable(abc.ABC):
         return float(self.dim) if k == 0 else self._trace_power(k)
 
     def _trace_power(self, k: int) -> float:
+        if k <= 2:  # O(d^2): tr O and ||O||_F^2
+            m = self.matrix()
+            return float(np.real(np.trace(m))) if k == 1 else float(np.real(np.vdot(m, m)))
         return float(np.sum(np.linalg.eigvalsh(self.matrix()) ** k))
+
+    def is_identity_multiple(self) -> bool:
+        """Whether ``O = c 1``: then ``<O>`` is the same in every state and no circuit can be trained on it."""
+        mean, square = self.trace_power(1) / self.dim, self.trace_power(2) / self.dim
+        return square - mean**2 <= 1e-12 * max(square, np.finfo(float).tiny)
 
     def __mul__(self, gamma: Any) -> Observable:
         if not isinstance(gamma, numbers.Real):
@@ -631,6 +639,10 @@ def parse_observable(spec: str, n_qubits: int) -> Observable:
     n = check_int("n_qubits", n_qubits, 1)
     named = parse_named(spec, _NAMED, "observable", "xxz:J=2,periodic=false",
                         " or a Pauli-sum expression such as '0.5*XXI - 1.0*ZII'")
+    word = spec.strip() if isinstance(spec, str) else ""
+    if named is None and word.isidentifier() and not set(word) <= set("IXYZ"):
+        raise ValueError(f"unknown observable {word!r}: choose one of {', '.join(_NAMED)} (e.g. 'xxz:J=2'), or write a "
+                         "Pauli sum such as '0.5*XXI - 1.0*ZII' (upper-case letters I, X, Y, Z).")
     obs = pauli_sum(spec) if named is None else named[0](n, **named[1])
     if obs.n_qubits != n:
         raise ValueError(
