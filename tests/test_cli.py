@@ -216,3 +216,20 @@ def test_model_file_for_kernel_train_and_diagnose():
     assert 0 < d["shot_noise"]["rms_floor"] <= d["shot_noise"]["rms_floor_upper"]
     bad = qntk("kernel", "--model", path, "--qubits", "2")
     assert bad.returncode == 2 and "drop --ansatz" in bad.stderr
+
+
+def test_unwritable_outputs_are_refused_before_any_work(tmp_path):
+    """--out onto a directory, under a file, or (reproduce) onto a file; --html and --checkpoint likewise: one line,
+    exit 2, and nothing written."""
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("keep")
+    cases = [(("kernel", "--out", str(tmp_path)), "is a directory"),
+             (("kernel", "--out", str(a_file / "k.json")), "is a file"),
+             (("train", "--checkpoint", str(tmp_path)), "is a directory"),
+             (("diagnose", "--html", str(tmp_path)), "is a directory"),
+             (("reproduce", "000-fig1", "--quick", "--out", str(a_file)), "is a file")]
+    for args, words in cases:
+        out = qntk(*args)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2 and len(lines) == 1 and words in lines[0], (args, out.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"] and a_file.read_text() == "keep"

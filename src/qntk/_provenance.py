@@ -33,6 +33,32 @@ def versions() -> dict[str, str]:
     return out
 
 
+def check_writable(path: str | Path, option: str, directory: bool = False) -> Path:
+    """Refuses, before any work, an output path that cannot be written: a file path that is a directory (or a
+    directory path that is a file), or one whose nearest existing parent is not a writable directory (missing
+    parents are created when the output is written).
+
+    Raises:
+        ValueError: naming ``option`` and what to do.
+    """
+    path = Path(path)
+    if directory and path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a file: give a directory (it is created if missing).")
+    if not directory and path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a directory: give a file name.")
+    parent = path if directory else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {str(path)!r} cannot be created: {str(parent)!r} is a file.")
+    try:  # a probe file: permissions, read-only and special file systems alike
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as err:
+        raise ValueError(f"{option} {str(path)!r} cannot be written: {err.strerror} in {str(parent)!r}.") from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path next to ``path`` to write to; renamed onto ``path`` when the block succeeds and

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from . import config as _config
 from . import train as _train
-from ._provenance import cache_root, finite, versions, write_atomic, write_json
+from ._provenance import cache_root, check_writable, finite, versions, write_atomic, write_json
 from .experiments import bench as _bench
 from .experiments import diagnose as _diagnose
 from .experiments import diagnose_report
@@ -130,6 +130,13 @@ def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
     return _config.split_model(values)
 
 
+def _outputs(**paths: Path | None) -> None:
+    """Refuses, before any work, output files (``--out``, ``--html``, ``--checkpoint``) that cannot be written."""
+    for option, path in paths.items():
+        if path is not None:
+            check_writable(path, f"--{option}")
+
+
 def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
     result = finite(result)
     if out is not None:
@@ -158,6 +165,7 @@ def kernel(
 
     Example: qntk kernel --ansatz rpa --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --samples 1000
     """
+    _outputs(out=out)
     model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
@@ -232,6 +240,7 @@ def train_cmd(
 
     Example: qntk train --qubits 2 --layers 64 --observable xxz:J=2 --target -5 --eta 1e-3 --steps 1000 --samples 50 --out run.nc
     """
+    _outputs(out=out, checkpoint=checkpoint)
     defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
     model, run_settings = _settings(defaults, config, settings)
     cfg = _train.TrainConfig(model, **run_settings)
@@ -322,6 +331,7 @@ def predict(
 
     Example: qntk predict --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --eta 1e-3 --sigma 1e-3 --precision 1e-3
     """
+    _outputs(out=out)
     model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, settings)
     if recommend_target and (run["eta"] is None or model.dataset is not None):
         raise ValueError("--recommend-target needs --eta and a model without data (it recommends the target O_0).")
@@ -375,6 +385,7 @@ def diagnose(
 
     Example: qntk diagnose --train; qntk diagnose --ansatz rpa --qubits 4 --layers 40 --target -6
     """
+    _outputs(out=out, html=html)
     example = config is None and all(settings[k] is None for k in (*_MODEL_OPTIONS, "data"))
     fields = {f: getattr(_diagnose.DiagnoseConfig, f) for f in _DIAGNOSE_KEYS}
     model, run = _settings({**(_diagnose.EXAMPLE.to_dict() if example else {}), **fields}, config, settings)
@@ -469,6 +480,7 @@ def bench(
 
     Example: qntk bench --workload rpa-train --qubits 6 --layers 192 --batch 10 --json
     """
+    _outputs(out=out)
     cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
     result = _bench.run(cfg)
     table = Table(title=f"qntk bench {workload} ({result['device']})")
@@ -520,6 +532,7 @@ def reproduce(
     if name == "all" and set_:
         raise ValueError("--set changes one figure's settings: give a figure name, not 'all' (the figures have different fields).")
     names = list(_rep.FIGURES) if name == "all" else [_rep.get(name).NAME]
+    check_writable(out, "--out", directory=True)
     done = _rep.run_all(out, quick=quick, seed=seed, progress=not as_json, names=names, overrides=set_ or ())
     results = [{"name": r.name, "rows": r.rows, "config": r.config["config"], "files": {k: str(v) for k, v in paths.items()}}
                for r, paths in done]
