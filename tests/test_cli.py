@@ -233,3 +233,29 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path):
         lines = out.stderr.strip().splitlines()
         assert out.returncode == 2 and len(lines) == 1 and words in lines[0], (args, out.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"] and a_file.read_text() == "keep"
+
+
+def test_runs_too_large_for_the_machine_are_refused_with_the_estimate():
+    """Memory is estimated from the model before anything is allocated: dense Haar gates of a large RPA, a huge
+    number of samples, a long large training; the refusal gives the estimate and what to do."""
+    for args, words in ((("kernel", "--qubits", "16", "--layers", "2", "--no-theory"), "dense 65536 x 65536"),
+                        (("kernel", "--samples", "10000000000"), "use fewer samples"),
+                        (("train", "--samples", "100000", "--steps", "100000"), "use fewer steps")):
+        out = qntk(*args)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2 and len(lines) == 1 and "GiB, more than 80% of this machine's" in lines[0], out.stderr
+        assert words in lines[0] and "Traceback" not in out.stderr
+
+
+def test_a_long_build_is_announced_in_one_line(monkeypatch):
+    """Dense ansatze whose QR decompositions take long say so, with the estimate, before the wait."""
+    import warnings
+
+    from qntk.models import ansatze
+    from qntk.models._spec import QntkWarning
+
+    monkeypatch.setattr(ansatze, "DENSE_SECONDS_PER_D3", 1.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ansatze.Ansatz("rpa", 3, 4)
+    assert [w.category for w in caught] == [QntkWarning] and "min per circuit" in str(caught[0].message)

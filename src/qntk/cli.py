@@ -10,6 +10,7 @@ import functools
 import inspect
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,6 +29,7 @@ from .experiments import diagnose_report
 from .experiments import kernel_stats
 from .experiments import reproduce as _rep
 from .models import Model
+from .models._spec import QntkWarning
 from .models.ansatze import ANSATZE
 from .theory import linear_loss
 from .theory import predict as _predict
@@ -563,10 +565,23 @@ def _compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
+def _one_line_warnings() -> None:
+    """qntk's own warnings (:class:`~qntk.models._spec.QntkWarning`) print as one line on stderr."""
+    default = warnings.formatwarning
+
+    def fmt(message, category, filename, lineno, line=None):
+        if issubclass(category, QntkWarning):
+            return f"qntk: warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = fmt
+
+
 def main() -> None:
     """Console entry point. A usage error (an unknown command or option, a value of the wrong type) is one line on
     stderr, with the command's ``--help`` to read and any "did you mean" hint, and exit status 2."""
     _compilation_cache()
+    _one_line_warnings()
     command = typer.main.get_command(app)
     try:
         code = command.main(prog_name="qntk", standalone_mode=False)

@@ -46,7 +46,8 @@ from . import kernels
 from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, the public name)
 from ._provenance import versions, write_atomic
 from .models import Model
-from .models._spec import check_bool, check_choice, check_int, check_non_negative, check_positive, check_seed
+from .models._spec import (check_bool, check_choice, check_int, check_memory, check_non_negative, check_positive,
+                           check_seed)
 from .models.ansatze import circuit_seeds
 from .theory import diagnostics, mean_residual, several_data
 from .theory.lv import measure_regime
@@ -190,15 +191,22 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     from rich.progress import Progress
 
     model = config.model
+    seeds = circuit_seeds(config.seed, config.circuits)
+    n_params = model.circuit(seed=seeds[0]).n_params
+    m = 1 if model.dataset is None else len(model.dataset)
+    runs, snapshots = config.circuits * config.samples, len(range(0, config.steps, config.snapshot_every)) + 2
+    # every step records eps, K, the loss (and mu) of every run; the snapshots hold the angles (and the
+    # Dataset built at the end copies it all once more)
+    check_memory(2 * 8 * runs * ((config.steps + 2) * (m + m * m + 2) + snapshots * n_params),
+                 f"{config.steps} steps x {runs} runs ({n_params} parameters, {m} output(s))",
+                 "use fewer steps, samples or circuits")
     # from the model alone, before any simulation (and so before any error in the theory costs a run)
     theory = mean_residual(model, config.eta, np.arange(config.steps + 1)) if _has_theory(config) else None
     phase = _predicted_phase(config)
     observable = model.operator
     data = _data_arrays(config)
     chunk_fn = functools.partial(compiled_steps(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
-    seeds = circuit_seeds(config.seed, config.circuits)
     k_noise = jax.random.split(jax.random.key(config.seed))[1]
-    n_params = model.circuit(seed=seeds[0]).n_params
     state = _load_checkpoint(checkpoint, config)
     if state is None:
         thetas = initial_thetas(config.seed, config.circuits, config.samples, n_params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,31 @@ def check_seed(name: str, value: Any) -> int:
     if check_int(name, value, 0) > MAX_SEED:
         raise ValueError(f"{name} must be at most 2^63 - 1 = {MAX_SEED}, got {value}: pick a smaller seed.")
     return int(value)
+
+
+#: Fraction of the machine's memory a run may plan to use; above it the run is refused before it allocates.
+MEMORY_FRACTION = 0.8
+
+
+def physical_memory() -> int:
+    """Bytes of memory of this machine (``QNTK_MEMORY_BYTES`` overrides it, e.g. for a shared machine)."""
+    if os.environ.get("QNTK_MEMORY_BYTES"):
+        return int(os.environ["QNTK_MEMORY_BYTES"])
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+class QntkWarning(UserWarning):
+    """A warning for the user (a long wait, a setting outside a theory's assumptions); the command line prints it as
+    one line."""
+
+
+def check_memory(nbytes: float, what: str, advice: str) -> None:
+    """Refuses, before allocating, a run whose estimated memory ``nbytes`` exceeds :data:`MEMORY_FRACTION` of the
+    machine's."""
+    total = physical_memory()
+    if nbytes > MEMORY_FRACTION * total:
+        raise ValueError(f"{what} needs about {nbytes / 2**30:.3g} GiB, more than {MEMORY_FRACTION:.0%} of this "
+                         f"machine's {total / 2**30:.3g} GiB: {advice}.")
 
 
 def check_real(name: str, value: Any) -> float:

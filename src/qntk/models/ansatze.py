@@ -14,6 +14,7 @@ bundles a builder with its arguments so that ensembles of random circuits can be
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,7 +27,7 @@ import numpy as np
 
 from . import circuits as _c
 from . import interop
-from ._spec import check_bool, check_choice, check_int, check_real, check_scale
+from ._spec import QntkWarning, check_bool, check_choice, check_int, check_memory, check_real, check_scale
 from .pauli import PauliString
 
 PAULI_GROUPS = ("xyz", "full")
@@ -290,6 +291,8 @@ class _Kind:
         options: option name -> check ``(value, n_qubits) -> value`` (what the builder would reject).
         n_features: ``(n_qubits, options) -> `` number of data features the circuit encodes.
         required: options without a default.
+        dense: ``n_layers ->`` number of dense ``d x d`` matrices the circuit stores (Haar gates, generators'
+            eigenvectors), for the memory estimate made before building it.
     """
 
     builder: Callable[..., _c.Circuit]
@@ -299,6 +302,7 @@ class _Kind:
     options: dict[str, Callable[[Any, int], Any]]
     n_features: Callable[[int, dict], int] = lambda n_qubits, options: 0
     required: tuple[str, ...] = ()
+    dense: Callable[[int], int] = lambda n_layers: 0
 
 
 def _scale_option(value, n_qubits):
@@ -312,13 +316,20 @@ def _generator_option(value, n_qubits):
     return h
 
 
+#: Seconds per ``d^3`` of one dense ``d x d`` QR decomposition or eigendecomposition (measured on two cores,
+#: d = 2048-4096), for the time estimate of ansatze with dense matrices.
+DENSE_SECONDS_PER_D3 = 1e-9
+
 KINDS: dict[str, _Kind] = {
     "rpa": _Kind(rpa, True, True, 1, {"scale": _scale_option,
-                                      "paulis": lambda v, n: check_choice("paulis", v, PAULI_GROUPS)}),
+                                      "paulis": lambda v, n: check_choice("paulis", v, PAULI_GROUPS)},
+                 dense=lambda layers: layers),
     "hea": _Kind(hea, False, False, 1, {"scale": _scale_option}),
-    "periodic": _Kind(periodic, True, True, 1, {"scale": _scale_option, "generator": _generator_option}),
+    "periodic": _Kind(periodic, True, True, 1, {"scale": _scale_option, "generator": _generator_option},
+                      dense=lambda layers: layers + 1),
     "hva": _Kind(hva, False, False, 2, {"scale": _scale_option,
-                                        "periodic_bc": lambda v, n: check_bool("periodic_bc", v)}),
+                                        "periodic_bc": lambda v, n: check_bool("periodic_bc", v)},
+                 dense=lambda blocks: 2 * blocks + 1),
     "reuploading": _Kind(reuploading, False, False, 1, {
         "scale": _scale_option,
         "n_features": lambda v, n: check_int("n_features", v, 1),
@@ -379,6 +390,17 @@ class Ansatz:
                 raise ValueError(f"ansatz {self.name!r} got an unknown option {key!r}: valid options are "
                                  f"{', '.join(kind.options)}.")
             kind.options[key](value, n)
+        dense = kind.dense(self.n_layers)
+        if dense:  # building them takes about three copies (Gaussian draws, QR or eigendecomposition, the result)
+            what = (f"the {self.name!r} ansatz at n_qubits={n}, n_layers={self.n_layers} ({dense} dense {2**n} x {2**n} "
+                    "complex matrices)")
+            advice = "use fewer qubits or layers, or a local-gate ansatz (hea, reuploading)"
+            check_memory(3 * dense * 16 * 4**n, what, advice)
+            seconds = dense * DENSE_SECONDS_PER_D3 * 8**n
+            if seconds > 30:
+                warnings.warn(f"building {what} takes roughly {seconds / 60:.2g} min per circuit (a QR decomposition or "
+                              f"eigendecomposition each, ~d^3 operations): {advice} for a faster run.", QntkWarning,
+                              stacklevel=2)
 
     @property
     def is_random(self) -> bool:
