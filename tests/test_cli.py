@@ -15,6 +15,26 @@ def qntk(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "qntk", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.fixture
+def qntk_here(capsys, monkeypatch):
+    """``qntk(*args)`` run in this process (no interpreter start-up), for commands that stop before any work:
+    returns ``(exit status, stdout, stderr)``."""
+    import warnings
+
+    from qntk import cli
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["qntk", *args])
+        monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as stop:
+            cli.main()
+        out, err = capsys.readouterr()
+        return stop.value.code, out, err
+
+    return run
+
+
 def test_kernel_json_has_the_documented_keys():
     out = qntk("kernel", *SMALL, "--circuits", "2", "--target", "-1", "--json")
     assert out.returncode == 0, out.stderr
@@ -61,12 +81,18 @@ def test_toml_config_and_flag_override(tmp_path):
         (["train", "--eta"], "requires an argument"),
     ],
 )
-def test_bad_input_is_one_line_and_nonzero_exit(args, words):
-    out = qntk(*args)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
+def test_bad_input_is_one_line_and_nonzero_exit(args, words, qntk_here):
+    code, stdout, stderr = qntk_here(*args)
+    assert code == 2
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("qntk: error:") and words in lines[0]
-    assert "Traceback" not in out.stderr and out.stdout == ""
+    assert "Traceback" not in stderr and stdout == ""
+
+
+def test_bad_input_in_a_fresh_process_is_one_line():
+    out = qntk("kernel", "--observable", "heisenberg")
+    assert out.returncode == 2 and out.stdout == "" and out.stderr.startswith("qntk: error: unknown observable")
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 def test_same_seed_same_numbers():
@@ -85,10 +111,10 @@ def test_out_file_records_config_seed_and_versions(tmp_path):
     assert saved["seed"] == 0 and "jax" in saved["versions"] and saved["config"]["samples"] == 8
 
 
-def test_help_for_every_command():
-    for cmd in ([], ["kernel"], ["bench"], ["reproduce"], ["diagnose"]):
-        out = qntk(*cmd, "--help")
-        assert out.returncode == 0 and "Usage" in out.stdout
+def test_help_for_every_command(qntk_here):
+    for cmd in ([], ["kernel"], ["train"], ["predict"], ["bench"], ["reproduce"], ["diagnose"]):
+        code, stdout, _ = qntk_here(*cmd, "--help")
+        assert code == 0 and "Usage" in stdout
 
 
 def test_train_writes_netcdf_and_json_summary(tmp_path):
@@ -218,7 +244,7 @@ def test_model_file_for_kernel_train_and_diagnose():
     assert bad.returncode == 2 and "drop --ansatz" in bad.stderr
 
 
-def test_unwritable_outputs_are_refused_before_any_work(tmp_path):
+def test_unwritable_outputs_are_refused_before_any_work(tmp_path, qntk_here):
     """--out onto a directory, under a file, or (reproduce) onto a file; --html and --checkpoint likewise: one line,
     exit 2, and nothing written."""
     a_file = tmp_path / "file.txt"
@@ -229,22 +255,22 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path):
              (("diagnose", "--html", str(tmp_path)), "is a directory"),
              (("reproduce", "000-fig1", "--quick", "--out", str(a_file)), "is a file")]
     for args, words in cases:
-        out = qntk(*args)
-        lines = out.stderr.strip().splitlines()
-        assert out.returncode == 2 and len(lines) == 1 and words in lines[0], (args, out.stderr)
+        code, _, stderr = qntk_here(*args)
+        lines = stderr.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and words in lines[0], (args, stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"] and a_file.read_text() == "keep"
 
 
-def test_runs_too_large_for_the_machine_are_refused_with_the_estimate():
+def test_runs_too_large_for_the_machine_are_refused_with_the_estimate(qntk_here):
     """Memory is estimated from the model before anything is allocated: dense Haar gates of a large RPA, a huge
     number of samples, a long large training; the refusal gives the estimate and what to do."""
     for args, words in ((("kernel", "--qubits", "16", "--layers", "2", "--no-theory"), "dense 65536 x 65536"),
                         (("kernel", "--samples", "10000000000"), "use fewer samples"),
                         (("train", "--samples", "100000", "--steps", "100000"), "use fewer steps")):
-        out = qntk(*args)
-        lines = out.stderr.strip().splitlines()
-        assert out.returncode == 2 and len(lines) == 1 and "GiB, more than 80% of this machine's" in lines[0], out.stderr
-        assert words in lines[0] and "Traceback" not in out.stderr
+        code, _, stderr = qntk_here(*args)
+        lines = stderr.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and "GiB, more than 80% of this machine's" in lines[0], stderr
+        assert words in lines[0]
 
 
 def test_a_long_build_is_announced_in_one_line(monkeypatch):

@@ -51,6 +51,8 @@ def test_deterministic_and_noise_changes_the_run():
 
 
 def test_checkpoint_resume_gives_the_same_run(tmp_path, monkeypatch):
+    """Checkpoints are written by time (here after every chunk), and once more when the run is interrupted; the
+    resumed run is the uninterrupted one, bit for bit, and says where it resumed."""
     cfg = small(sigma=1e-3)
     path = tmp_path / "ckpt.npz"
     saves = []
@@ -62,16 +64,48 @@ def test_checkpoint_resume_gives_the_same_run(tmp_path, monkeypatch):
         if len(saves) == 2:
             raise KeyboardInterrupt
 
+    monkeypatch.setattr(train, "CHECKPOINT_SECONDS", 0.0)
     monkeypatch.setattr(train, "_save_checkpoint", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train.run(cfg, progress=False, checkpoint=path)
     monkeypatch.setattr(train, "_save_checkpoint", original)
-    assert path.is_file() and saves == [10, 20]
+    assert path.is_file() and saves == [10, 20, 20]  # the interrupt came during the second save: saved again
     resumed = train.run(cfg, progress=False, checkpoint=path)
     straight = train.run(cfg, progress=False)
     np.testing.assert_array_equal(resumed.eps.values, straight.eps.values)
     np.testing.assert_array_equal(resumed.theta.values, straight.theta.values)
+    assert resumed.attrs["resumed_from_step"] == 20 and "resumed_from_step" not in straight.attrs
     assert not path.exists()
+
+
+def test_an_interrupt_saves_the_steps_done_and_checkpoints_are_rare(tmp_path, monkeypatch):
+    """With the default interval no chunk is saved during a short run, but Ctrl-C writes the steps done so far; a
+    corrupt checkpoint is one clear error (no pickle)."""
+    cfg = small()
+    path = tmp_path / "ckpt.npz"
+    saves, chunks = [], []
+    monkeypatch.setattr(train, "_save_checkpoint", lambda p, c, state: saves.append(state["done"]))
+    original = train._train_chunks
+
+    def stop_after_two(bounds, state, *args):
+        save, advance = args[-2:]
+
+        def advance_then_stop(hi):
+            advance(hi)
+            chunks.append(hi)
+            if len(chunks) == 2:
+                raise KeyboardInterrupt
+
+        original(bounds, state, *args[:-1], advance_then_stop)
+
+    monkeypatch.setattr(train, "_train_chunks", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        train.run(cfg, progress=False, checkpoint=path)
+    assert saves == [20]
+    path.write_bytes(b"not an archive")
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="corrupt or not a qntk checkpoint"):
+        train.run(cfg, progress=False, checkpoint=path)
     with pytest.raises(ValueError, match="different configuration"):
         train._save_checkpoint(path, cfg, {"done": 0, "thetas": np.zeros(1), "snapshots": [np.zeros(1)],
                                            "snapshot_steps": [0], "records": {}})

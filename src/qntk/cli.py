@@ -247,6 +247,8 @@ def train_cmd(
     model, run_settings = _settings(defaults, config, settings)
     cfg = _train.TrainConfig(model, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
+    if "resumed_from_step" in ds.attrs:
+        print(f"qntk: resumed from step {ds.attrs['resumed_from_step']} of checkpoint {checkpoint}", file=sys.stderr)
     if out is not None:
         _train.save(ds, out)
     summary = _train.summarize(ds)

@@ -18,9 +18,9 @@ the loss, on request mu(t) (single-output losses), and snapshots of theta(t), in
 with dims ``step, circuit, sample, data, param``; its attributes hold the config, the seed and the
 package versions. For the quadratic loss the run also carries the theory of the mean residual,
 ``eps_theory`` and ``eps_eq10`` over ``step`` (:func:`qntk.theory.mean_residual`, computed from the
-model alone before the simulation starts), the columns that ``qntk train`` prints. Runs are deterministic for a seed, show a progress bar, and checkpoint after every
-chunk of steps so that an interrupted run resumes where it stopped (:func:`run` with
-``checkpoint=``).
+model alone before the simulation starts), the columns that ``qntk train`` prints. Runs are
+deterministic for a seed, show a progress bar, and checkpoint (every :data:`CHECKPOINT_SECONDS` and on
+Ctrl-C) so that an interrupted run resumes where it stopped (:func:`run` with ``checkpoint=``).
 
 Example:
     >>> from qntk.models import Model
@@ -35,6 +35,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +73,7 @@ class TrainConfig:
         sigma: standard deviation of the Gaussian angle noise per step (001 eq. (28)).
         shots: measurements per expectation value (``None``: exact expectation values).
         record_mu: also record mu(t) (single-output losses; about doubles the cost).
-        snapshot_every: steps between recorded theta snapshots and checkpoints.
+        snapshot_every: steps between recorded theta snapshots (and chunks of compiled steps).
         theory: put the theory of the mean residual beside the simulation (quadratic loss;
             :func:`qntk.theory.mean_residual`, from the model alone).
     """
@@ -184,8 +186,9 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     Args:
         config: the run settings.
         progress: show a progress bar on stderr.
-        checkpoint: a file to save the state to after every ``snapshot_every`` steps; if it holds a
-            checkpoint of the same config, the run resumes from it. It is removed when the run ends.
+        checkpoint: a file to save the state to, at a chunk's end at most every :data:`CHECKPOINT_SECONDS` and
+            when the run is interrupted (Ctrl-C); if it holds a checkpoint of the same config, the run resumes from
+            it (``ds.attrs["resumed_from_step"]``). It is removed when the run ends.
     """
     import xarray as xr
     from rich.progress import Progress
@@ -208,31 +211,29 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     chunk_fn = functools.partial(compiled_steps(config.loss, config.shots, config.record_mu), eta=config.eta, sigma=config.sigma)
     k_noise = jax.random.split(jax.random.key(config.seed))[1]
     state = _load_checkpoint(checkpoint, config)
+    resumed_from = None if state is None else state["done"]
     if state is None:
         thetas = initial_thetas(config.seed, config.circuits, config.samples, n_params)
         state = {"done": 0, "thetas": thetas, "records": {}, "snapshots": [thetas.copy()], "snapshot_steps": [0]}
     bounds = list(range(0, config.steps, config.snapshot_every)) + [config.steps]
+    saved = {"step": state["done"], "time": time.monotonic()}
+
+    def save(force: bool = False) -> None:
+        """Checkpoints at most every CHECKPOINT_SECONDS (and when interrupted), so that saving costs little."""
+        if checkpoint is None or state["done"] == saved["step"]:
+            return
+        if force or time.monotonic() - saved["time"] >= CHECKPOINT_SECONDS:
+            _save_checkpoint(checkpoint, config, state)
+            saved.update(step=state["done"], time=time.monotonic())
+
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("training", total=config.steps, completed=state["done"])
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            if hi <= state["done"]:
-                continue
-            new_thetas, outs = [], []
-            for i, cseed in enumerate(seeds):
-                circuit = model.circuit(seed=cseed)
-                key = jax.random.fold_in(k_noise, i)
-                th, out = chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]), key, lo, n=hi - lo)
-                new_thetas.append(np.asarray(th))
-                outs.append(jax.tree.map(np.asarray, out))
-            for name in outs[0]:
-                block = np.stack([o[name] for o in outs], axis=1)  # (steps, circuit, sample, ...)
-                state["records"][name] = np.concatenate([state["records"][name], block]) if name in state["records"] else block
-            state["thetas"] = np.stack(new_thetas)
-            state["snapshots"].append(state["thetas"].copy())
-            state["snapshot_steps"].append(hi)
-            state["done"] = hi
-            _save_checkpoint(checkpoint, config, state)
-            bar.update(task, completed=hi)
+        try:
+            _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, save,
+                          lambda hi: bar.update(task, completed=hi))
+        except KeyboardInterrupt:
+            save(force=True)
+            raise
     # The quantities at the final angles: recorded before any update, so noise does not enter them.
     finals = [
         jax.tree.map(np.asarray, chunk_fn(model.circuit(seed=s), observable, data, jnp.asarray(state["thetas"][i]),
@@ -244,6 +245,8 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         for name in state["records"]
     }
     ds = _to_dataset(xr, config, records, state, seeds, theory)
+    if resumed_from is not None:
+        ds.attrs["resumed_from_step"] = resumed_from
     if config.theory and config.loss == "supervised":  # 003: the frozen QNTK at the run's own initialization
         frozen = diagnostics.frozen_residuals(records["K"][0].mean(axis=(0, 1)), records["eps"][0].mean(axis=(0, 1)),
                                               config.eta, config.steps)
@@ -282,6 +285,30 @@ def _predicted_phase(config: TrainConfig) -> dict | None:
     except ValueError:  # the input states are not orthonormal
         return None
     return {"phase": p.phase, "types": list(p.types), "f_star": list(p.f_star), "R": list(p.R)}
+
+
+def _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, save, advance) -> None:
+    """Runs the chunks of steps between ``bounds`` not yet in ``state``, updating it in place; ``save()`` after
+    each chunk (it decides whether to write), ``advance(step)`` for the progress bar."""
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        if hi <= state["done"]:
+            continue
+        new_thetas, outs = [], []
+        for i, cseed in enumerate(seeds):
+            circuit = model.circuit(seed=cseed)
+            key = jax.random.fold_in(k_noise, i)
+            th, out = chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]), key, lo, n=hi - lo)
+            new_thetas.append(np.asarray(th))
+            outs.append(jax.tree.map(np.asarray, out))
+        for name in outs[0]:
+            block = np.stack([o[name] for o in outs], axis=1)  # (steps, circuit, sample, ...)
+            state["records"][name] = np.concatenate([state["records"][name], block]) if name in state["records"] else block
+        state["thetas"] = np.stack(new_thetas)
+        state["snapshots"].append(state["thetas"].copy())
+        state["snapshot_steps"].append(hi)
+        state["done"] = hi
+        save()
+        advance(hi)
 
 
 def _to_dataset(xr, config: TrainConfig, records: dict, state: dict, seeds: list[int], theory: dict | None):
@@ -388,9 +415,11 @@ def _config_key(config: TrainConfig) -> str:
     return json.dumps(config.to_dict(), sort_keys=True)
 
 
+#: Least seconds between two checkpoints of a run (saving costs a copy of every record so far).
+CHECKPOINT_SECONDS = 30.0
+
+
 def _save_checkpoint(path, config: TrainConfig, state: dict) -> None:
-    if path is None:
-        return
     import io
 
     buf = io.BytesIO()
@@ -408,17 +437,22 @@ def _save_checkpoint(path, config: TrainConfig, state: dict) -> None:
 
 
 def _load_checkpoint(path, config: TrainConfig):
+    """The state saved in ``path`` (a NumPy ``.npz`` archive, read without pickle), or ``None`` if there is none."""
     if path is None or not Path(path).is_file():
         return None
-    with np.load(path) as f:
-        if str(f["config"]) != _config_key(config):
-            raise ValueError(
-                f"checkpoint {str(path)!r} belongs to a different configuration: remove it or pass another path."
-            )
-        return {
-            "done": int(f["done"]),
-            "thetas": f["thetas"],
-            "snapshots": list(f["snapshots"]),
-            "snapshot_steps": [int(s) for s in f["snapshot_steps"]],
-            "records": {k[4:]: f[k] for k in f.files if k.startswith("rec_")},
-        }
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            key = str(f["config"])
+            state = {
+                "done": int(f["done"]),
+                "thetas": f["thetas"],
+                "snapshots": list(f["snapshots"]),
+                "snapshot_steps": [int(s) for s in f["snapshot_steps"]],
+                "records": {k[4:]: f[k] for k in f.files if k.startswith("rec_")},
+            }
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"checkpoint {str(path)!r} is corrupt or not a qntk checkpoint ({type(err).__name__}): remove it "
+                         "to start the run again, or pass another --checkpoint path.") from None
+    if key != _config_key(config):
+        raise ValueError(f"checkpoint {str(path)!r} belongs to a different configuration: remove it or pass another path.")
+    return state
