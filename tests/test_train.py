@@ -154,3 +154,19 @@ def test_supervised_run_on_orthonormal_states_reports_the_several_data_class(lab
     s = train.summarize(train.run(train.TrainConfig(model, eta=0.1, steps=1000, samples=4), progress=False))
     assert s["phase_predicted"] == phase and s["phase_measured"] == phase
     assert json.loads(json.dumps(s))["phase_prediction"]["types"] == list(s["phase_measurement"]["types"])
+
+
+def test_supercritical_learning_rate_is_flagged_and_the_theory_left_out():
+    """eta above 2/K̄ (and above 2/lambda_max of the runs' own K(0)): the run keeps every step, the lazy theory
+    columns are left out, and the warnings say why; non-finite values and a growing loss are flagged with the step."""
+    ds = train.run(small(eta=10.0, steps=10), progress=False)
+    summary = train.summarize(ds)
+    assert "eps_theory" not in ds and ds.sizes["step"] == 11
+    assert any("critical learning rate 2/K" in w and "theory columns are left out" in w for w in summary["warnings"])
+    assert any("2/lambda_max(K(0)) for 100% of the runs" in w for w in summary["warnings"])
+    assert train.summarize(train.run(small(), progress=False))["warnings"] == []
+    records = {"K": np.ones((4, 1, 2, 1, 1)), "eps": np.zeros((4, 1, 2, 1)), "loss": np.array([1.0, 2.0, 3.0, 4.0])[:, None, None]
+               * np.ones((1, 1, 2))}
+    records["eps"][2:, 0, 1] = np.nan
+    found = train._run_warnings(small(eta=0.1), records)
+    assert any("non-finite residuals from step 2" in w for w in found) and any("grew from 1 to 4" in w for w in found)

@@ -139,6 +139,12 @@ def _outputs(**paths: Path | None) -> None:
             check_writable(path, f"--{option}")
 
 
+def _warn(messages: list[str]) -> None:
+    """Each warning of a result (also in its JSON under ``warnings``) as one line on stderr."""
+    for message in messages:
+        print(f"qntk: warning: {message}", file=sys.stderr)
+
+
 def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
     result = finite(result)
     if out is not None:
@@ -252,6 +258,7 @@ def train_cmd(
     if out is not None:
         _train.save(ds, out)
     summary = _train.summarize(ds)
+    _warn(summary["warnings"])
     _emit(summary, as_json, None, _train_table(summary, cfg))
     if out is not None and not as_json:
         Console().print(f"wrote {out}")
@@ -340,6 +347,7 @@ def predict(
     if recommend_target and (run["eta"] is None or model.dataset is not None):
         raise ValueError("--recommend-target needs --eta and a model without data (it recommends the target O_0).")
     result = _predict(model, **run)
+    _warn(result.get("warnings", []))
     if recommend_target:
         result["recommended_target"] = linear_loss.recommend_target(model, run["eta"])
     result.update(config={"model": model.to_dict(), **run}, versions=versions())

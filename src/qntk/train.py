@@ -51,7 +51,7 @@ from .models import Model
 from .models._spec import (check_bool, check_choice, check_int, check_memory, check_non_negative, check_positive,
                            check_seed)
 from .models.ansatze import circuit_seeds
-from .theory import diagnostics, mean_residual, several_data
+from .theory import diagnostics, lazy, mean_residual, several_data
 from .theory.lv import measure_regime
 
 LOSSES = ("quadratic", "supervised", "linear")
@@ -205,6 +205,12 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
                  "use fewer steps, samples or circuits")
     # from the model alone, before any simulation (and so before any error in the theory costs a run)
     theory = mean_residual(model, config.eta, np.arange(config.steps + 1)) if _has_theory(config) else None
+    warnings = []
+    if theory is not None:
+        warning = lazy.learning_rate_warning(config.eta, theory["K_mean"], "Haar mean K")
+        if warning is not None:  # the theory columns would show a decay that cannot happen
+            warnings.append(warning + "; the theory columns are left out")
+            theory = None
     phase = _predicted_phase(config)
     observable = model.operator
     data = _data_arrays(config)
@@ -245,6 +251,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         for name in state["records"]
     }
     ds = _to_dataset(xr, config, records, state, seeds, theory)
+    ds.attrs["warnings"] = json.dumps(warnings + _run_warnings(config, records))
     if resumed_from is not None:
         ds.attrs["resumed_from_step"] = resumed_from
     if config.theory and config.loss == "supervised":  # 003: the frozen QNTK at the run's own initialization
@@ -267,6 +274,28 @@ def initial_thetas(seed: int, circuits: int, samples: int, n_params: int) -> np.
     k_init = jax.random.split(jax.random.key(seed))[0]
     return np.stack([np.asarray(jax.random.uniform(jax.random.fold_in(k_init, i), (samples, n_params), maxval=2 * np.pi))
                      for i in range(circuits)])
+
+
+def _run_warnings(config: TrainConfig, records: dict) -> list[str]:
+    """What the recorded run says went wrong: runs whose own initial kernel makes ``eta`` supercritical
+    (``eta lambda_max(K(0)) >= 2``), non-finite values (with the first step), a mean loss that grew."""
+    out = []
+    if config.loss != "linear":
+        top = np.linalg.eigvalsh(records["K"][0])[..., -1]  # (circuit, sample)
+        above = float(np.mean(config.eta * top >= 2.0))
+        if above > 0:
+            out.append(f"eta = {config.eta:g} is at or above 2/lambda_max(K(0)) for {above:.0%} of the runs (their own "
+                       f"initial kernels; median 2/lambda_max = {np.median(2.0 / top):.4g}): those runs do not "
+                       "converge as the lazy theory assumes")
+    bad = ~np.isfinite(records["eps"]).reshape(records["eps"].shape[0], -1).all(axis=1)
+    if bad.any():
+        out.append(f"non-finite residuals from step {int(np.argmax(bad))} on: the run diverged (lower eta); the "
+                   "steps before it are kept")
+    loss = records["loss"].mean(axis=(1, 2))
+    if config.loss != "linear" and np.isfinite(loss[-1]) and loss[-1] > loss[0]:
+        out.append(f"the mean loss grew from {loss[0]:.4g} to {loss[-1]:.4g} over the run: training did not converge "
+                   "(eta too large, or noise above the signal)")
+    return out
 
 
 def _has_theory(config: TrainConfig) -> bool:
@@ -403,6 +432,7 @@ def summarize(ds, n_rows: int = 6) -> dict:
         "config": json.loads(ds.attrs["config"]),
         "seed": int(ds.attrs["seed"]),
         "versions": json.loads(ds.attrs["versions"]),
+        "warnings": json.loads(ds.attrs.get("warnings", "[]")),
         **theory,
     }
 

@@ -92,3 +92,10 @@ def test_model_with_data_gives_the_mean_kernel_matrix():
     assert lowest > 0.1 and p["K_matrix_eigenvalues"][0] == pytest.approx(lowest, rel=1e-12)
     with pytest.raises(ValueError, match="classical features"):
         theory.predict(Model("reuploading", 2, 2, "ZI", data="tfim:points=4"), mu_std=False)
+
+
+def test_learning_rate_above_critical_is_a_warning_with_both_numbers():
+    model = Model("rpa", 2, 8, "xxz:J=2", target=-3.0)
+    ok, bad = theory.predict(model, eta=1e-3), theory.predict(model, eta=10.0)
+    assert ok["warnings"] == [] and ok["eta_crit"] == pytest.approx(2 / ok["K_mean"], rel=1e-12)
+    assert len(bad["warnings"]) == 1 and f"{2 / bad['K_mean']:.4g}" in bad["warnings"][0]

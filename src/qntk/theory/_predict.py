@@ -71,6 +71,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     zeta_inf, late_time_state``) for a model without data; for a model with input
     states as data the mean kernel matrix over them, ``K_matrix_mean`` and ``K_matrix_eigenvalues``
     (ascending; :func:`qntk.theory.supervised.mean_kernel_matrix`); and with ``eta``
+    ``eta_crit`` (``2 / K̄``), ``warnings`` (``eta`` at or above ``eta_crit``: the lazy theory does not apply),
     ``decay_rate, L_star, concentration``, ``noise_plateau_eps2``, ``steps_to_precision``.
 
     Args:
@@ -112,6 +113,9 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     if kinds > 1 and mu_std:
         out["note"] = f"{kinds} kinds of layer generator: mu_std (E[mu^2]) is computed for one kind only and is not given"
     if eta is not None:
+        out["eta_crit"] = 2.0 / k_mean
+        warning = lazy.learning_rate_warning(eta, k_mean, "Haar mean K")
+        out["warnings"] = [] if warning is None else [warning]
         out["decay_rate"] = float(lazy.decay_rate(eta, k_mean))
         out["L_star"] = float(lazy.overparametrization_threshold(eta, k_mean / len(gens)))
         mu_scale = out["mu_std"] if out["mu_std"] is not None else abs(mu_mean)

@@ -64,6 +64,17 @@ def decay_rate(eta, K):
     return eta * np.asarray(K)
 
 
+def learning_rate_warning(eta: float, K: float, source: str) -> str | None:
+    """A warning when ``eta`` is at or above the critical learning rate ``2 / K`` (``K`` from ``source``): there
+    ``|1 - eta K| >= 1`` and the frozen-kernel residual ``(1 - eta K)^t eps(0)`` of 000 eq. (10) does not decay,
+    so the lazy theory (a decay at rate ``eta K``) does not apply."""
+    if eta * K < 2.0:
+        return None
+    return (f"eta = {eta:g} is at or above the critical learning rate 2/K = {2.0 / K:.4g} ({source} {K:.4g}): "
+            f"gradient descent does not converge (|1 - eta K| = {abs(1.0 - eta * K):.3g} >= 1) and the lazy "
+            f"theory does not apply; use eta < {2.0 / K:.4g} (eta ~ 1/K = {1.0 / K:.4g} is the fastest)")
+
+
 def overparametrization_threshold(eta, K_per_layer):
     """``L*`` at which ``gamma = eta K = 1`` when ``K = L k`` grows linearly in the depth (000 eq. (11)
     and the text after it: a QNN is over-parametrized when ``gamma = O(1)``)."""
