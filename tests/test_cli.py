@@ -285,3 +285,25 @@ def test_a_long_build_is_announced_in_one_line(monkeypatch):
         warnings.simplefilter("always")
         ansatze.Ansatz("rpa", 3, 4)
     assert [w.category for w in caught] == [QntkWarning] and "min per circuit" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_tables_never_cut_a_number_at_80_columns(terminal, qntk_here, monkeypatch):
+    """On an 80-column terminal the training and reproduction tables fit and no cell is cut (no ellipsis);
+    piped, they print at their natural width in plain ASCII."""
+    from rich.cells import cell_len
+    monkeypatch.setenv("COLUMNS", "80")
+    if terminal:
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    else:
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for args in (("train", "--steps", "20", "--samples", "4"),
+                 ("reproduce", "000-fig1", "--quick", "--out", str(Path(__import__("tempfile").mkdtemp())))):
+        code, stdout, _ = qntk_here(*args)
+        text = __import__("re").sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stdout)
+        assert code == 0 and "…" not in text, text
+        rows = [line for line in text.splitlines() if line.startswith(("│", "|"))]
+        if terminal:  # widths on screen (K̄ is two characters in one cell)
+            assert rows and all(cell_len(line) <= 80 for line in rows), text
+        else:
+            assert rows and "+--" in text

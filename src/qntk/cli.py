@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Annotated, Optional
 
 import jax
 import typer
+from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from . import config as _config
@@ -39,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain text: "qntk[bench]" is an extra, not markup
     help="qntk: predict, simulate and diagnose QNN training with the quantum neural tangent kernel.",
 )
 
@@ -139,6 +143,31 @@ def _outputs(**paths: Path | None) -> None:
             check_writable(path, f"--{option}")
 
 
+_NUMBER = re.compile(r"^\s*(|[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?%?|[-+]?inf|nan|None)\s*$")
+
+
+def _show(renderable) -> None:
+    """Prints tables so that no number is ever cut: a column of numbers is at least as wide as its widest number
+    and its header's longest word (text columns wrap instead). Piped or redirected, or on a terminal too narrow
+    for those widths, tables print at their natural width, one line per row (ASCII rules when piped)."""
+    tables = [t for t in (renderable.renderables if isinstance(renderable, Group) else [renderable])
+              if isinstance(t, Table)]
+    for table in tables:
+        for column in table.columns:
+            cells = [str(c) for c in column.cells]
+            if cells and all(_NUMBER.match(c) for c in cells):
+                words = str(column.header).split() or [""]
+                column.min_width = max(max(len(c) for c in cells), max(len(w) for w in words))
+    console = Console()
+    wide = console.options.update(width=100_000)
+    if not console.is_terminal or Measurement.get(console, console.options, renderable).minimum > console.width:
+        if not console.is_terminal:
+            for table in tables:
+                table.box = box.ASCII
+        console = Console(width=max(console.width, Measurement.get(console, wide, renderable).maximum))
+    console.print(renderable)
+
+
 def _warn(messages: list[str]) -> None:
     """Each warning of a result (also in its JSON under ``warnings``) as one line on stderr."""
     for message in messages:
@@ -152,7 +181,7 @@ def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
     if as_json:
         print(json.dumps(result, sort_keys=True))
     else:
-        Console().print(table)
+        _show(table)
         if out is not None:
             Console().print(f"wrote {out}")
 
@@ -184,7 +213,8 @@ def kernel(
 
 
 def _fmt(value) -> str:
-    return "" if value is None else f"{value:.6g}"
+    """A number in a table: 4 significant digits (the JSON output has them all)."""
+    return "" if value is None else f"{value:.4g}"
 
 
 def _kernel_table(s: dict) -> Table:
@@ -202,7 +232,7 @@ def _kernel_table(s: dict) -> Table:
         table.add_column("theory mean", justify="right")
         table.add_column("theory std", justify="right")
     for q, label in names.items():
-        cells = [f"{s[f'{q}_{k}']:.6g}" for k in ("mean", "std", "sem")]
+        cells = [_fmt(s[f'{q}_{k}']) for k in ("mean", "std", "sem")]
         if th:
             cells += [_fmt(th.get(f"{q}_mean")), _fmt(th.get(f"{q}_std"))]
         table.add_row(label, *cells)
@@ -237,9 +267,9 @@ def train_cmd(
     sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise per step (001 eq. 28).")] = None,
     shots: Annotated[Optional[int], typer.Option(help="Measurements per expectation value (default: exact).")] = None,
     record_mu: Annotated[Optional[bool], typer.Option("--record-mu", help="Also record mu(t).")] = None,
-    snapshot_every: Annotated[Optional[int], typer.Option(help="Steps between theta snapshots and checkpoints.")] = None,
+    snapshot_every: Annotated[Optional[int], typer.Option(help="Steps between theta snapshots.")] = None,
     checkpoint: Annotated[
-        Optional[Path], typer.Option(help="Checkpoint file: saved during the run, resumed from if present.")
+        Optional[Path], typer.Option(help="Checkpoint file: saved every 30 s and on Ctrl-C, resumed from if present.")
     ] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the run (xarray Dataset) to this NetCDF file.")] = None,
 ) -> None:
@@ -500,7 +530,7 @@ def bench(
     table.add_column("value", justify="right")
     for key, value in result.items():
         if key not in ("versions", "rows"):
-            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else escape(str(value)))
     for row in result.get("rows", []):
         table.add_row(f"compile_time_s (L={row['n_layers']})", f"{row['compile_time_s']:.4g}")
     _emit(result, as_json, out, table)
@@ -537,7 +567,7 @@ def reproduce(
             for f in figures:
                 table.add_row(f["name"], f["title"])
             table.caption = escape("; ".join(f"{prefix}: {paper}" for prefix, paper in _rep.PAPERS.items()))
-            Console().print(table)
+            _show(table)
         return
     if name is None:
         raise ValueError(f"give a figure name ({', '.join(_rep.FIGURES)}) or 'all', or --list to list them.")
@@ -553,12 +583,17 @@ def reproduce(
         return
     for result, paths in done:
         table = Table(title=f"{result.name}: {result.config['title']}{_rep.size_note(result.config)}")
-        for col in ("quantity", "theory", "simulation", "sem", "rel. err.", f"within {_rep.Z:g} sem", "note"):
-            table.add_column(col, justify="left" if col in ("quantity", "note") else "right")
-        for r in result.rows:
-            table.add_row(escape(r["quantity"]), *(f"{r[k]:.4g}" for k in ("theory", "simulation", "sem")),
-                          f"{r['rel_err']:.2%}", "yes" if r["within_ci"] else "[bold red]no[/]", escape(r["note"]))
-        Console().print(table)
+        for col in ("#", "quantity", "theory", "simulation", "sem", "rel. err.", f"within {_rep.Z:g} sem"):
+            table.add_column(col, justify="left" if col == "quantity" else "right")
+        for i, r in enumerate(result.rows, 1):
+            table.add_row(str(i), escape(r["quantity"]), *(_fmt(r[k]) for k in ("theory", "simulation", "sem")),
+                          f"{r['rel_err']:.2%}", "yes" if r["within_ci"] else "[bold red]no[/]")
+        notes = Table.grid(padding=(0, 1))  # the notes under the table, at the full width of the screen
+        notes.add_column(justify="right")
+        notes.add_column()
+        for i, r in enumerate(result.rows, 1):
+            notes.add_row(f"{i}.", escape(r["note"]))
+        _show(Group(table, notes))
         Console().print("wrote " + ", ".join(map(str, paths.values())))
 
 
