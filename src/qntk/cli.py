@@ -6,11 +6,13 @@ stderr with a non-zero exit status, never as a traceback.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import json
 import re
 import sys
+import typing
 import warnings
 from pathlib import Path
 from typing import Annotated, Optional
@@ -63,7 +65,7 @@ ObservableOpt = Annotated[
 Target = Annotated[Optional[float], typer.Option(help="Target value O_0 of the loss (eps = <O> - O_0).", rich_help_panel=_MODEL_HELP)]
 Scale = Annotated[
     Optional[float],
-    typer.Option(help="Generator scale s in exp(-i s theta G): 0.5 (004), -1 (000/001), 1 (002). Default: the ansatz's own.", rich_help_panel=_MODEL_HELP),
+    typer.Option(help="Generator scale s in exp(-i s theta G): 0.5 (004), -1 (000/001), 1 (002).", rich_help_panel=_MODEL_HELP),
 ]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file with the same keys as the flags; flags win.")]
 Circuits = Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")]
@@ -99,15 +101,42 @@ _MODEL_OPTIONS = {"ansatz": Ansatz, "qubits": Qubits, "layers": Layers, "observa
 _NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory", "recommend_target", "html")
 
 
-def _model_command(command):
-    """Gives ``command`` (whose first parameters are ``settings, config, as_json``) the model options,
+#: The model every command starts from (``--ansatz`` ... ``--target`` override it): the quick start's.
+DEFAULT_TARGET = -6.0
+
+
+def _model_defaults() -> dict:
+    return {**Model().to_dict(), "target": DEFAULT_TARGET}
+
+
+def _with_default(annotation, value):
+    """``annotation`` (``Annotated[type, typer.Option(...)]``) with ``value`` shown as the default in ``--help``."""
+    base, info = typing.get_args(annotation)[:2]
+    info = copy.copy(info)
+    info.show_default = str(value)
+    return Annotated[base, info]
+
+
+def _model_command(defaults: dict):
+    """Gives the command (whose first parameters are ``settings, config, as_json``) the model options,
     ``--config`` and ``--json``. Its own options other than :data:`_NOT_SETTINGS` declare the
     command line; their values reach it, with the model options', as one dict ``settings`` (``None``
-    where not given), ready for :func:`_settings`. Every expected error becomes one line."""
+    where not given), ready for :func:`_settings` with the run settings' ``defaults`` (shown in ``--help``
+    with the model's). Every expected error becomes one line."""
+    return functools.partial(_model_command_with, defaults)
+
+
+def _model_command_with(defaults: dict, command):
     own = inspect.signature(command, eval_str=True).parameters
-    model = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation)
+    shown = {**_model_defaults(), "qubits": Model().n_qubits, "layers": Model().n_layers,
+             "scale": "the ansatz's own", **defaults}
+    model = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                               annotation=_with_default(annotation, shown[name]) if shown.get(name) is not None
+                               else annotation)
              for name, annotation in _MODEL_OPTIONS.items()]
-    rest = [p for name, p in own.items() if name not in ("settings", "config", "as_json")]
+    rest = [p.replace(annotation=_with_default(p.annotation, defaults[name]))
+            if defaults.get(name) is not None and p.default is None else p
+            for name, p in own.items() if name not in ("settings", "config", "as_json")]
     shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
               for name, annotation, default in (("config", ConfigFile, None), ("as_json", Json, False))]
 
@@ -123,7 +152,7 @@ def _model_command(command):
 def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
     """Model and run settings: command-line flags over the TOML file over the defaults; ``--model FILE`` (or
     ``model_file`` in the TOML file) sets the model from a PennyLane or Qiskit file."""
-    defaults = {**Model().to_dict(), **run_defaults, "model_file": None}
+    defaults = {**_model_defaults(), **run_defaults, "model_file": None}
     values = _config.merge(defaults, _config.load_toml(config_file) if config_file else {}, flags)
     path = values.pop("model_file")
     if path is not None:
@@ -186,8 +215,11 @@ def _emit(result: dict, as_json: bool, out: Path | None, table) -> None:
             Console().print(f"wrote {out}")
 
 
+_KERNEL_DEFAULTS = {"samples": 1000, "circuits": 1, "seed": 0}
+
+
 @app.command()
-@_model_command
+@_model_command(_KERNEL_DEFAULTS)
 def kernel(
     settings: dict,
     config: Path | None,
@@ -203,7 +235,7 @@ def kernel(
     Example: qntk kernel --ansatz rpa --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --samples 1000
     """
     _outputs(out=out)
-    model, run_settings = _settings({"samples": 1000, "circuits": 1, "seed": 0}, config, settings)
+    model, run_settings = _settings(_KERNEL_DEFAULTS, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
     summary["evaluation"] = model.evaluation
@@ -245,8 +277,13 @@ def _kernel_table(s: dict) -> Table:
     return table
 
 
+_TRAIN_DEFAULTS = {f: getattr(_train.TrainConfig, f)
+                   for f in ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu",
+                             "snapshot_every")}
+
+
 @app.command("train")
-@_model_command
+@_model_command(_TRAIN_DEFAULTS)
 def train_cmd(
     settings: dict,
     config: Path | None,
@@ -279,8 +316,7 @@ def train_cmd(
     Example: qntk train --qubits 2 --layers 64 --observable xxz:J=2 --target -5 --eta 1e-3 --steps 1000 --samples 50 --out run.nc
     """
     _outputs(out=out, checkpoint=checkpoint)
-    defaults = {"target": TRAIN_TARGET, **{f: getattr(_train.TrainConfig, f) for f in _TRAIN_KEYS}}
-    model, run_settings = _settings(defaults, config, settings)
+    model, run_settings = _settings(_TRAIN_DEFAULTS, config, settings)
     cfg = _train.TrainConfig(model, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
     if "resumed_from_step" in ds.attrs:
@@ -296,7 +332,6 @@ def train_cmd(
 
 #: Target of ``qntk train`` when none is given: inside the spectrum of the default XXZ observable
 #: ([-14, 8.74] for n = 4, J = 2, open chain), away from its Haar mean 0, so that the residual has far to decay.
-TRAIN_TARGET = -6.0
 
 
 def _train_table(s: dict, cfg) -> Table:
@@ -351,11 +386,13 @@ def _train_table(s: dict, cfg) -> Table:
     return table
 
 
-_TRAIN_KEYS = ("eta", "steps", "samples", "circuits", "seed", "loss", "sigma", "shots", "record_mu", "snapshot_every")
+
+
+_PREDICT_DEFAULTS = {"eta": None, "sigma": None, "precision": None}
 
 
 @app.command()
-@_model_command
+@_model_command(_PREDICT_DEFAULTS)
 def predict(
     settings: dict,
     config: Path | None,
@@ -373,7 +410,7 @@ def predict(
     Example: qntk predict --qubits 4 --layers 40 --observable xxz:J=2 --target -6 --eta 1e-3 --sigma 1e-3 --precision 1e-3
     """
     _outputs(out=out)
-    model, run = _settings({"eta": None, "sigma": None, "precision": None}, config, settings)
+    model, run = _settings(_PREDICT_DEFAULTS, config, settings)
     if recommend_target and (run["eta"] is None or model.dataset is not None):
         raise ValueError("--recommend-target needs --eta and a model without data (it recommends the target O_0).")
     result = _predict(model, **run)
@@ -394,8 +431,13 @@ def predict(
     _emit(result, as_json, out, table)
 
 
+_DIAGNOSE_DEFAULTS = {f: getattr(_diagnose.DiagnoseConfig, f)
+                      for f in ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance",
+                                "precision", "train", "shots")}
+
+
 @app.command()
-@_model_command
+@_model_command(_DIAGNOSE_DEFAULTS)
 def diagnose(
     settings: dict,
     config: Path | None,
@@ -429,8 +471,7 @@ def diagnose(
     """
     _outputs(out=out, html=html)
     example = config is None and all(settings[k] is None for k in (*_MODEL_OPTIONS, "data"))
-    fields = {f: getattr(_diagnose.DiagnoseConfig, f) for f in _DIAGNOSE_KEYS}
-    model, run = _settings({**(_diagnose.EXAMPLE.to_dict() if example else {}), **fields}, config, settings)
+    model, run = _settings({**(_diagnose.EXAMPLE.to_dict() if example else {}), **_DIAGNOSE_DEFAULTS}, config, settings)
     result = _diagnose.run(_diagnose.DiagnoseConfig(model, **run), progress=not as_json)
     if html is not None:
         write_atomic(html, diagnose_report.html(finite(result)))
@@ -439,8 +480,6 @@ def diagnose(
         Console().print(f"wrote {html}")
 
 
-_DIAGNOSE_KEYS = ("n_train", "split", "samples", "seed", "eta", "fraction", "steps", "tolerance", "precision", "train",
-                  "shots")
 
 
 def _diagnose_tables(r: dict, example: bool):
