@@ -6,12 +6,14 @@ stderr with a non-zero exit status, never as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
 import json
 import re
 import sys
+import time
 import typing
 import warnings
 from pathlib import Path
@@ -197,6 +199,19 @@ def _show(renderable) -> None:
     console.print(renderable)
 
 
+def _status(message: str, show: bool):
+    """A spinner on stderr saying what a long step is doing and why (nothing when ``show`` is false)."""
+    return Console(stderr=True).status(message) if show else contextlib.nullcontext()
+
+
+def _times(s: dict) -> str:
+    """The time the user waited, and what it went to."""
+    parts = [f"simulation {s['time_s']:.1f} s (compile included)"]
+    if "theory_time_s" in s:
+        parts.append(f"theory {s['theory_time_s']:.1f} s")
+    return f"{s['wall_time_s']:.1f} s in all: " + ", ".join(parts)
+
+
 def _warn(messages: list[str]) -> None:
     """Each warning of a result (also in its JSON under ``warnings``) as one line on stderr."""
     for message in messages:
@@ -237,10 +252,16 @@ def kernel(
     _outputs(out=out)
     model, run_settings = _settings(_KERNEL_DEFAULTS, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
+    start = time.perf_counter()
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
     summary["evaluation"] = model.evaluation
     if theory and model.evaluation == "layered":  # the Haar theory needs the layers' generators
-        summary["theory"] = _predict(model)
+        with _status("theory: exact Haar averages (Weingarten sums; the first time at this size takes up to a "
+                     "minute, then they are cached on disk)", not as_json):
+            theory_start = time.perf_counter()
+            summary["theory"] = _predict(model)
+            summary["theory_time_s"] = time.perf_counter() - theory_start
+    summary["wall_time_s"] = time.perf_counter() - start
     _emit(summary, as_json, out, _kernel_table(summary))
 
 
@@ -253,7 +274,7 @@ def _kernel_table(s: dict) -> Table:
     m = s["config"]["model"]
     title = (
         f"{m['ansatz']} n={m['n_qubits']} L={m['n_layers']} O={m['observable']} O_0={m['target']}: "
-        f"{s['n_circuits']} circuit(s) x {s['samples_per_circuit']} angle vectors, {s['time_s']:.1f} s"
+        f"{s['n_circuits']} circuit(s) x {s['samples_per_circuit']} angle vectors; {_times(s)}"
     )
     table = Table(title=title)
     for col in ("quantity", "mean", "std", "sem"):
@@ -413,7 +434,9 @@ def predict(
     model, run = _settings(_PREDICT_DEFAULTS, config, settings)
     if recommend_target and (run["eta"] is None or model.dataset is not None):
         raise ValueError("--recommend-target needs --eta and a model without data (it recommends the target O_0).")
-    result = _predict(model, **run)
+    with _status("theory: exact Haar averages (the first time at this size takes up to a minute, then they are "
+                 "cached on disk)", not as_json):
+        result = _predict(model, **run)
     _warn(result.get("warnings", []))
     if recommend_target:
         result["recommended_target"] = linear_loss.recommend_target(model, run["eta"])

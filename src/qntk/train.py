@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -191,6 +192,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
             it (``ds.attrs["resumed_from_step"]``). It is removed when the run ends.
     """
     import xarray as xr
+    from rich.console import Console
     from rich.progress import Progress
 
     model = config.model
@@ -204,7 +206,12 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
                  f"{config.steps} steps x {runs} runs ({n_params} parameters, {m} output(s))",
                  "use fewer steps, samples or circuits")
     # from the model alone, before any simulation (and so before any error in the theory costs a run)
-    theory = mean_residual(model, config.eta, np.arange(config.steps + 1)) if _has_theory(config) else None
+    theory = None
+    if _has_theory(config):
+        status = ("theory: exact Haar averages and the late-time regime (the first time at this size takes up to a "
+                  "minute, then they are cached on disk)")
+        with Console(stderr=True).status(status) if progress else contextlib.nullcontext():
+            theory = mean_residual(model, config.eta, np.arange(config.steps + 1))
     warnings = []
     if theory is not None:
         warning = lazy.learning_rate_warning(config.eta, theory["K_mean"], "Haar mean K")
