@@ -231,7 +231,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     bounds = list(range(0, config.steps, config.snapshot_every)) + [config.steps]
     saved = {"step": state["done"], "time": time.monotonic()}
 
-    def save(force: bool = False) -> None:
+    def checkpoint_now(force: bool = False) -> None:
         """Checkpoints at most every CHECKPOINT_SECONDS (and when interrupted), so that saving costs little."""
         if checkpoint is None or state["done"] == saved["step"]:
             return
@@ -242,10 +242,10 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("training", total=config.steps, completed=state["done"])
         try:
-            _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, save,
+            _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, checkpoint_now,
                           lambda hi: bar.update(task, completed=hi))
         except KeyboardInterrupt:
-            save(force=True)
+            checkpoint_now(force=True)
             raise
     # The quantities at the final angles: recorded before any update, so noise does not enter them.
     finals = [
@@ -323,9 +323,9 @@ def _predicted_phase(config: TrainConfig) -> dict | None:
     return {"phase": p.phase, "types": list(p.types), "f_star": list(p.f_star), "R": list(p.R)}
 
 
-def _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, save, advance) -> None:
-    """Runs the chunks of steps between ``bounds`` not yet in ``state``, updating it in place; ``save()`` after
-    each chunk (it decides whether to write), ``advance(step)`` for the progress bar."""
+def _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, checkpoint_now, advance) -> None:
+    """Runs the chunks of steps between ``bounds`` not yet in ``state``, updating it in place; ``checkpoint_now()``
+    after each chunk (it decides whether to write), ``advance(step)`` for the progress bar."""
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         if hi <= state["done"]:
             continue
@@ -343,7 +343,7 @@ def _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noi
         state["snapshots"].append(state["thetas"].copy())
         state["snapshot_steps"].append(hi)
         state["done"] = hi
-        save()
+        checkpoint_now()
         advance(hi)
 
 

@@ -202,7 +202,7 @@ def _rows(config, fams, depths, table, boot_min, boot_max, r2_boot, eta_bracket)
         rho = _spearman(P, table["lambda_min"][i])
         boot = [_spearman(P, boot_min[i, :, s]) for s in range(config.bootstrap)]
         rows.append(row(f"{fam}: rank correlation of lambda_min with the number of parameters", 1.0, rho,
-                        _sd(boot), f"003 Result I: lambda_min grows with parameters; lambda_min = "
+                        _sd(boot), "003 Result I: lambda_min grows with parameters; lambda_min = "
                         + ", ".join(f"{v:.3g}" for v in table["lambda_min"][i]) + f" at P = {_ints(P)}"))
         tau_boot = [_spearman(P, [diagnostics.decay_time(1.0 / mx, mn) if mn > diagnostics.RCOND * mx else math.inf
                                   for mn, mx in zip(boot_min[i, :, s], boot_max[i, :, s])])
