@@ -586,7 +586,10 @@ def bench(
     """
     _outputs(out=out)
     cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
-    result = _bench.run(cfg)
+    what = f"timing {workload}" + (" against the TensorCircuit-ng reference (its compile time grows with the depth: "
+                                   "a minute or more at L of a few hundred)" if reference else "")
+    with _status(what, not as_json):
+        result = _bench.run(cfg)
     table = Table(title=f"qntk bench {workload} ({result['device']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
