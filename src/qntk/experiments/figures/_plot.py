@@ -38,8 +38,15 @@ def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool = False, tit
     """Log-log axes if ``log``, the axis labels, the title (at ``title_size`` points, for a long one) and a
     legend in ``legend_size`` points (``legend``: more :meth:`matplotlib.axes.Axes.legend` arguments)."""
     if log:
+        from matplotlib.ticker import FuncFormatter
+
+        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 4, 0.6, 1e+03: not 4 x 10^0
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            axis.set_major_formatter(plain)
+            if hi < 10 * lo:  # less than a decade: the minor ticks carry the only labels
+                axis.set_minor_formatter(plain)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if title_size is not None:
         ax.title.set_fontsize(title_size)
