@@ -18,6 +18,24 @@ import numpy as np
 from .._table import Z
 
 
+#: How a figure's title names its paper (readable without the seed numbers; docs/references.md has the citations).
+PAPERS = {"000": "Liu et al., PRL 2023", "001": "Liu, Lin, Jiang, MLST 2024", "002": "You et al., ICML 2023",
+          "003": "Scala et al. 2025", "004": "Zhang et al., Nat. Commun. 2024"}
+
+
+#: Figures that are not one figure of their seed paper.
+_NOT_A_FIGURE = {"003-results": "Scala et al. 2025, Results I-III",
+                 "004-data": "Zhang et al., npj Quantum Inf. 2025, several data"}
+
+
+def title(name: str) -> str:
+    """``"004-fig7"`` -> ``"004-fig7 (Zhang et al., Nat. Commun. 2024, Fig. 7)"``: the figure and its paper."""
+    if name in _NOT_A_FIGURE:
+        return f"{name} ({_NOT_A_FIGURE[name]})"
+    seed, _, part = name.partition("-")
+    return f"{name} ({PAPERS.get(seed, seed)}, Fig. {part.removeprefix('fig')})"
+
+
 def axes(width: float = 5.6):
     """A one-panel figure ``width`` x 4.2 inches in constrained layout, and its axes."""
     from matplotlib.figure import Figure

@@ -120,6 +120,6 @@ def plot(result: Result):
     right.plot(L, d.eq9_K, "k--", lw=1, label="large-d formula, eq. (9)")
     _plot.decorate(right, "depth $L$", r"mean QNTK $\bar K$", "mean QNTK", log=True)
     c = result.config["config"]
-    fig.suptitle(f"{NAME} (Liu et al., PRL 2023, Fig. 1): random Pauli ansatz, n = {c['n_qubits']}, "
+    fig.suptitle(f"{_plot.title(NAME)}: random Pauli ansatz, n = {c['n_qubits']}, "
                  f"{c['samples']} samples x {c['circuits']} circuits per L", fontsize=10)
     return fig

@@ -168,5 +168,5 @@ def plot(result: Result):
     ax.plot(m, d.exact, "k--", lw=1, label="exact E[K] (first layer on inputs)")
     cfg = result.config["config"]
     _plot.decorate(ax, "|A|", "lowest kernel eigenvalue",
-                   f"{NAME}: n={cfg['n_qubits']}, L={cfg['n_layers']}, {cfg['instances']} instances")
+                   f"{_plot.title(NAME)}: n={cfg['n_qubits']}, L={cfg['n_layers']}, {cfg['instances']} instances")
     return fig

@@ -298,5 +298,5 @@ def plot(result: Result):
               ("mean |trained - predicted|", "Result II: trained vs QNTK-predicted"))
     for ax, (ylabel, title) in zip(axes, labels):
         _plot.decorate(ax, "number of parameters P", ylabel, title, title_size=9, legend_size=6)
-    fig.suptitle(f"{NAME}: {TITLE}", fontsize=9)
+    fig.suptitle(f"{_plot.title(NAME)}: {TITLE}", fontsize=9)
     return fig

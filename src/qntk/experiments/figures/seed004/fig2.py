@@ -308,6 +308,6 @@ def plot(result: Result):
             inset.set_ylim(bottom=np.abs(sel.eps.values - R).min() / 10)
             inset.set_title("eps - R", fontsize=7)
             inset.tick_params(labelsize=6)
-    fig.suptitle(f"{NAME}: RPA n={c['n_qubits']}, L={c['n_layers']}, open XXZ J=2, eta={c['eta']:g}, "
+    fig.suptitle(f"{_plot.title(NAME)}: RPA n={c['n_qubits']}, L={c['n_layers']}, open XXZ J=2, eta={c['eta']:g}, "
                  f"{c['samples']} samples", fontsize=10)
     return fig

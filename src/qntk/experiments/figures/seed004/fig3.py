@@ -251,6 +251,6 @@ def plot(result: Result):
     inset.axhline(0.5, color="k", ls=":", lw=0.8)
     inset.set_title("zeta(t) (median)", fontsize=7)
     inset.tick_params(labelsize=6)
-    fig.suptitle(f"{NAME}: RPA n={c['n_qubits']}, L={c['n_layers']}, open XXZ J=2, eta={c['eta']:g}, "
+    fig.suptitle(f"{_plot.title(NAME)}: RPA n={c['n_qubits']}, L={c['n_layers']}, open XXZ J=2, eta={c['eta']:g}, "
                  f"{c['samples']} samples", fontsize=10)
     return fig

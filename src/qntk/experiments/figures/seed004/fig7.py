@@ -199,7 +199,7 @@ def plot(result: Result):
             if rate > 0:
                 ax.semilogy(t[anchor:], mean[anchor] * np.exp(-rate * (t[anchor:] - anchor)), "--", color=c, lw=1)
         c = result.config["config"]
-        _plot.decorate(ax, "step t", ylabel, f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}; "
+        _plot.decorate(ax, "step t", ylabel, f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}; "
                        "dashed: eqs. (25), (16)", title_size=8, legend_size=7)
         values = np.abs(d[var].values)
         ax.set_ylim(max(1e-12, float(np.nanmin(values)) / 2), 2 * float(np.nanmax(values)))

@@ -453,5 +453,5 @@ def plot(result: Result):
     ax[7].plot(hq, d.h_lambda_theory, **brown)
     ax[7].plot(hq, d.h_lambda_eq, **gray)
     ax[7].set(xlabel="n", ylabel="λ̄_0", title=f"(h) L = {cfg['haar_depth']}")
-    fig.suptitle(f"{NAME}: top n = {cfg['n_qubits']}, projector; bottom XXZ, O_0 = O_min", fontsize=10)
+    fig.suptitle(f"{_plot.title(NAME)}: top n = {cfg['n_qubits']}, projector; bottom XXZ, O_0 = O_min", fontsize=10)
     return fig

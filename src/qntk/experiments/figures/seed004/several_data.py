@@ -276,7 +276,7 @@ def plot(result: Result):
     ax.legend(handles=handles, fontsize=7, loc="upper left", title="class (dot: measured, ring: predicted)",
               title_fontsize=7)
     c = result.config["config"]
-    ax.set_title(f"{NAME}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, {c['steps']} steps, "
+    ax.set_title(f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, {c['steps']} steps, "
                  f"{c['samples']} samples; agreement {result.config['phase_agreement']}", fontsize=8)
     step = d.step.values[1:]
     for i, (pred, y) in enumerate(zip(d.predicted.values, d.targets.values)):
