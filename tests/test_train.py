@@ -170,3 +170,8 @@ def test_supercritical_learning_rate_is_flagged_and_the_theory_left_out():
     records["eps"][2:, 0, 1] = np.nan
     found = train._run_warnings(small(eta=0.1), records)
     assert any("non-finite residuals from step 2" in w for w in found) and any("grew from 1 to 4" in w for w in found)
+
+
+def test_a_run_too_short_to_read_the_regime_still_reports():
+    summary = train.summarize(train.run(small(steps=3, snapshot_every=3), progress=False))
+    assert summary["regime_measured"] is None and "need at least 3" in summary["regime_measurement"]["note"]

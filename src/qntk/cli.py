@@ -388,7 +388,8 @@ def _train_table(s: dict, cfg) -> Table:
                "conditions of 000 eq. (16) need a wider model)." if abs(drift) > 0.05 else ".")
             + f" Late-time regime (Zhang et al., Nat. Commun. 2024): predicted {s['regime_predicted']} "
             f"(O_0 = {model.target:g} against the spectrum [{th['O_min']:.4g}, {th['O_max']:.4g}]), measured "
-            f"{s['regime_measured']}" + ("" if s["regime_measurement"]["resolved"] else " (the run is too short to tell)")
+            + (s["regime_measured"] or "nothing")
+            + ("" if s["regime_measurement"]["resolved"] else " (the run is too short to tell)")
             + "; the LV columns follow its Lotka-Volterra line from the model alone."
         )
     if frozen:

@@ -420,10 +420,14 @@ def summarize(ds, n_rows: int = 6) -> dict:
         for r in rows:
             r.update({name: float(ds[name][r["step"]]) for name in ("eps_theory", "eps_eq10", "eps_lv", "K_lv")})
         th = json.loads(ds.attrs["theory"])
-        measured = measure_regime(ds.step.values, eps.mean(axis=(1, 2, 3)), k_trace.mean(axis=(1, 2)),
-                                  ds.mu.values.mean(axis=(1, 2)) if "mu" in ds else None)
-        theory = {"theory": th, "regime_predicted": th["regime"], "regime_measured": measured.regime,
-                  "regime_measurement": dataclasses.asdict(measured)}
+        try:
+            mu = ds.mu.values.mean(axis=(1, 2)) if "mu" in ds else None
+            measured = dataclasses.asdict(measure_regime(ds.step.values, eps.mean(axis=(1, 2, 3)),
+                                                         k_trace.mean(axis=(1, 2)), mu))
+        except ValueError as err:  # a run too short to read a late-time window from
+            measured = {"regime": None, "resolved": False, "note": str(err)}
+        theory = {"theory": th, "regime_predicted": th["regime"], "regime_measured": measured["regime"],
+                  "regime_measurement": measured}
     if "phase" in ds.attrs:  # several data (qntk.theory.several_data): class predicted and measured
         n_data = ds.sizes["data"]
         measured = several_data.measure_phase(ds.step.values, eps.reshape(eps.shape[0], -1, n_data),
