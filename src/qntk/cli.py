@@ -67,7 +67,7 @@ ObservableOpt = Annotated[
 Target = Annotated[Optional[float], typer.Option(help="Target value O_0 of the loss (eps = <O> - O_0).", rich_help_panel=_MODEL_HELP)]
 Scale = Annotated[
     Optional[float],
-    typer.Option(help="Generator scale s in exp(-i s theta G): 0.5 (004), -1 (000/001), 1 (002).", rich_help_panel=_MODEL_HELP),
+    typer.Option(help="Generator scale s in exp(-i s theta G): 0.5 (Zhang et al. 2024), -1 (Liu et al. 2023), 1 (You et al. 2023).", rich_help_panel=_MODEL_HELP),
 ]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="TOML file with the same keys as the flags; flags win.")]
 Circuits = Annotated[Optional[int], typer.Option(help="Random circuits drawn from the ansatz.")]
@@ -291,7 +291,7 @@ def _kernel_table(s: dict) -> Table:
         table.add_row(label, *cells)
     ratios = [f"dK/K = {s['dK_over_K']:.4g}"]
     for key, label, eq in (("lambda_ratio", "mu_mean/K_mean", "40"), ("zeta_ratio", "mean(eps mu)/K_mean^2", "39")):
-        ratios.append(f"{label} = {s[key]:.4g}" + (f" (theory {th[key]:.4g}, 004 eq. {eq})" if key in th else ""))
+        ratios.append(f"{label} = {s[key]:.4g}" + (f" (theory {th[key]:.4g}, Zhang et al. 2024 eq. {eq})" if key in th else ""))
     if s.get("evaluation") == "function":
         ratios.append("evaluated as the model file's function, differentiated by JAX (no layered form, so no Haar theory)")
     table.caption = "; ".join(ratios)
@@ -315,14 +315,14 @@ def train_cmd(
     circuits: Circuits = None,
     seed: Annotated[Optional[int], typer.Option(help="Master seed (circuits, angles, noise).")] = None,
     loss: Annotated[
-        Optional[str], typer.Option(help="quadratic ((<O> - O_0)^2 / 2), linear (<O>) or supervised (000 eq. 3; the default with --data).")
+        Optional[str], typer.Option(help="quadratic ((<O> - O_0)^2 / 2), linear (<O>) or supervised (sum of squared residuals over the data; the default with --data).")
     ] = None,
     data: Annotated[
         Optional[str],
         typer.Option(help="Data set of the supervised loss: orthogonal[:m=4,seed=0,kind=haar] (input states) or "
                           "tfim[:spins=6,points=20,h_min=0,h_max=2] (features, for --ansatz reuploading)."),
     ] = None,
-    sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise per step (001 eq. 28).")] = None,
+    sigma: Annotated[Optional[float], typer.Option(help="Gaussian angle noise per step (Liu, Lin, Jiang 2024, eq. 28).")] = None,
     shots: Annotated[Optional[int], typer.Option(help="Measurements per expectation value (default: exact).")] = None,
     record_mu: Annotated[Optional[bool], typer.Option("--record-mu", help="Also record mu(t).")] = None,
     snapshot_every: Annotated[Optional[int], typer.Option(help="Steps between theta snapshots.")] = None,
@@ -362,13 +362,13 @@ def _train_table(s: dict, cfg) -> Table:
                         f"loss={cfg.loss} eta={cfg.eta:g}, {s['n_samples']} runs")
     cols = {"step": "step", "eps_mean": "mean eps", "eps_sem": "sem"}
     if th:
-        cols |= {"eps_theory": "theory (Haar law)", "eps_eq10": "eq. (10) at K̄", "eps_lv": "LV (004)"}
+        cols |= {"eps_theory": "theory (Haar law)", "eps_eq10": "eq. (10) at K̄", "eps_lv": "Lotka-Volterra"}
     frozen = "eps_frozen_rms" in s["rows"][0]
     if frozen:
         cols |= {"eps_rms": "rms mean eps", "eps_frozen_rms": "frozen QNTK"}
     cols |= {"K_mean": "mean K"}
     if th:
-        cols |= {"K_lv": "K, LV (004)"}
+        cols |= {"K_lv": "K, Lotka-Volterra"}
     elif frozen:
         cols |= {"loss_mean": "mean loss"}
     else:
@@ -380,17 +380,17 @@ def _train_table(s: dict, cfg) -> Table:
     if th:
         drift = s["rows"][-1]["K_mean"] / s["rows"][0]["K_mean"] - 1.0
         table.caption = escape(
-            "theory: the frozen-QNTK decay of 000 eq. (10) averaged over the Haar law of (eps(0), K), with exact "
+            "theory: the frozen-QNTK decay of Liu et al. (PRL 2023) eq. (10) averaged over the Haar law of (eps(0), K), with exact "
             f"Haar K̄ = {th['K_mean']:.4g}, Delta K = {th['K_std']:.4g}, E[eps(0)] = {th['eps_mean']:.4g}, "
             f"Cov(eps(0), K) = {th['cov_eps_K']:.4g}; both theory columns assume K(t) = K(0). "
             f"Here mean K moved by {drift:+.0%} over the run"
-            + (": K is not frozen (each step moves it by -2 eta mu eps, the dQNTK term of 000 eq. (13); the concentration "
-               "conditions of 000 eq. (16) need a wider model)." if abs(drift) > 0.05 else ".")
+            + (": K is not frozen (each step moves it by -2 eta mu eps, the dQNTK term of Liu et al. 2023 eq. (13); the "
+               "concentration conditions of its eq. (16) need a wider model)." if abs(drift) > 0.05 else ".")
             + f" Late-time regime (Zhang et al., Nat. Commun. 2024): predicted {s['regime_predicted']} "
             f"(O_0 = {model.target:g} against the spectrum [{th['O_min']:.4g}, {th['O_max']:.4g}]), measured "
             + (s["regime_measured"] or "nothing")
             + ("" if s["regime_measurement"]["resolved"] else " (the run is too short to tell)")
-            + "; the LV columns follow its Lotka-Volterra line from the model alone."
+            + "; the Lotka-Volterra columns follow its line from the model alone."
         )
     if frozen:
         drift = s["rows"][-1]["K_mean"] / s["rows"][0]["K_mean"] - 1.0
@@ -488,7 +488,7 @@ def diagnose(
 ) -> None:
     """Before training: the QNTK spectrum at initialization, the critical learning rate, the training time, the
     frozen-QNTK predictions on training and test points, and whether the kernel stays lazy (Scala, Zoufal,
-    Gerace, Tacchino, 2025). Without model options it runs the built-in example: 003's TFIM-magnetization
+    Gerace, Tacchino, 2025). Without model options it runs the built-in example: their TFIM-magnetization
     regression with a re-uploading model.
 
     Example: qntk diagnose --train; qntk diagnose --ansatz rpa --qubits 4 --layers 40 --target -6
@@ -659,6 +659,10 @@ def reproduce(
         notes.add_column()
         for i, r in enumerate(result.rows, 1):
             notes.add_row(f"{i}.", escape(r["note"]))
+        cited = sorted(set(re.findall(r"\b(00[0-4])\b", " ".join(r["quantity"] + " " + r["note"] for r in result.rows)
+                                                       + result.name)))
+        for seed in cited:  # the papers the rows cite by number
+            notes.add_row(seed, escape(_rep.PAPERS.get(seed, "")))
         _show(Group(table, notes))
         Console().print("wrote " + ", ".join(map(str, paths.values())))
 
