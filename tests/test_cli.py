@@ -11,8 +11,27 @@ import pytest
 SMALL = ["--qubits", "2", "--layers", "4", "--samples", "8", "--no-theory"]
 
 
-def qntk(*args: str) -> subprocess.CompletedProcess:
+def qntk_process(*args: str) -> subprocess.CompletedProcess:
+    """``qntk`` as a user runs it: a fresh interpreter."""
     return subprocess.run([sys.executable, "-m", "qntk", *args], capture_output=True, text=True, timeout=300)
+
+
+def qntk(*args: str) -> subprocess.CompletedProcess:
+    """``qntk`` run in this process (the interpreter, JAX and the compiled programs are shared between tests)."""
+    import contextlib
+    import io
+    import warnings
+
+    from qntk import cli
+
+    out, err, argv, formatwarning = io.StringIO(), io.StringIO(), sys.argv, warnings.formatwarning
+    sys.argv = ["qntk", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
+            cli.main()
+    finally:
+        sys.argv, warnings.formatwarning = argv, formatwarning
+    return subprocess.CompletedProcess(["qntk", *args], stop.value.code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -90,7 +109,7 @@ def test_bad_input_is_one_line_and_nonzero_exit(args, words, qntk_here):
 
 
 def test_bad_input_in_a_fresh_process_is_one_line():
-    out = qntk("kernel", "--observable", "heisenberg")
+    out = qntk_process("kernel", "--observable", "heisenberg")
     assert out.returncode == 2 and out.stdout == "" and out.stderr.startswith("qntk: error: unknown observable")
     assert len(out.stderr.strip().splitlines()) == 1
 
@@ -105,7 +124,7 @@ def test_same_seed_same_numbers():
 
 def test_out_file_records_config_seed_and_versions(tmp_path):
     path = tmp_path / "k.json"
-    out = qntk("kernel", *SMALL, "--out", str(path))
+    out = qntk_process("kernel", *SMALL, "--out", str(path))
     assert out.returncode == 0, out.stderr
     saved = json.loads(path.read_text())
     assert saved["seed"] == 0 and "jax" in saved["versions"] and saved["config"]["samples"] == 8
