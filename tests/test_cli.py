@@ -2,54 +2,21 @@
 
 import json
 from pathlib import Path
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from cli_runner import qntk, qntk_process
 
 SMALL = ["--qubits", "2", "--layers", "4", "--samples", "8", "--no-theory"]
 
 
-def qntk_process(*args: str) -> subprocess.CompletedProcess:
-    """``qntk`` as a user runs it: a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "qntk", *args], capture_output=True, text=True, timeout=300)
-
-
-def qntk(*args: str) -> subprocess.CompletedProcess:
-    """``qntk`` run in this process (the interpreter, JAX and the compiled programs are shared between tests)."""
-    import contextlib
-    import io
-    import warnings
-
-    from qntk import cli
-
-    out, err, argv, formatwarning = io.StringIO(), io.StringIO(), sys.argv, warnings.formatwarning
-    sys.argv = ["qntk", *args]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
-            cli.main()
-    finally:
-        sys.argv, warnings.formatwarning = argv, formatwarning
-    return subprocess.CompletedProcess(["qntk", *args], stop.value.code, out.getvalue(), err.getvalue())
-
-
 @pytest.fixture
-def qntk_here(capsys, monkeypatch):
-    """``qntk(*args)`` run in this process (no interpreter start-up), for commands that stop before any work:
-    returns ``(exit status, stdout, stderr)``."""
-    import warnings
-
-    from qntk import cli
+def qntk_here():
+    """``qntk(*args)`` in this process as ``(exit status, stdout, stderr)``."""
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["qntk", *args])
-        monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as stop:
-            cli.main()
-        out, err = capsys.readouterr()
-        return stop.value.code, out, err
+        out = qntk(*args)
+        return out.returncode, out.stdout, out.stderr
 
     return run
 

@@ -2,10 +2,7 @@
 semi-definite, residuals stay in the observable's range, Pauli expressions read back as written; and the command
 line and the TOML loader answer any malformed input with one line and exit status 2, never a traceback."""
 
-import contextlib
-import io
 import string
-import sys
 import tomllib
 
 import jax
@@ -14,8 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from cli_runner import qntk
 
-from qntk import cli, config, kernels
+from qntk import config, kernels
 from qntk._sim import engine
 from qntk.models import Model, observables, states
 
@@ -73,15 +71,8 @@ def test_circuits_are_unitary_kernels_are_psd_and_residuals_stay_in_range(spec):
 
 
 def _run_cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["qntk", *args]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
-            cli.main()
-    finally:
-        sys.argv = argv
-    return stop.value.code, out.getvalue(), err.getvalue()
+    out = qntk(*args)
+    return out.returncode, out.stdout, out.stderr
 
 
 JUNK = st.text(string.ascii_letters + string.digits + " -+*:=,.[]()'\"\\/_%$!", max_size=12)

@@ -8,12 +8,9 @@ import sys
 import textwrap
 
 import pytest
+from cli_runner import qntk
 
 from qntk.experiments import _table, figures, reproduce
-
-
-def qntk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qntk", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_registry_finds_every_figure_module_by_name():

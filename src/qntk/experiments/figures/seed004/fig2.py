@@ -59,6 +59,7 @@ import numpy as np
 
 from ....theory import lv, mean_residual
 from ..._table import Result, record, row
+from .. import _plot
 from .._checks import integer, positive, validate
 from . import _setup
 

@@ -49,6 +49,7 @@ import numpy as np
 
 from ....theory import haar, lv, mean_residual
 from ..._table import Result, record, row
+from .. import _plot
 from . import _setup, fig2
 from .fig2 import (
     COLUMNS,

@@ -51,6 +51,7 @@ from ....models import Model
 from ....models.states import Dataset, basis_state
 from ....theory import several_data as sd
 from ..._table import Result, record, row
+from .. import _plot
 from .._checks import integer, positive, validate
 from . import _setup
 
