@@ -125,30 +125,30 @@ def _model_command(defaults: dict):
     command line; their values reach it, with the model options', as one dict ``settings`` (``None``
     where not given), ready for :func:`_settings` with the run settings' ``defaults`` (shown in ``--help``
     with the model's). Every expected error becomes one line."""
-    return functools.partial(_model_command_with, defaults)
-
-
-def _model_command_with(defaults: dict, command):
-    own = inspect.signature(command, eval_str=True).parameters
     shown = {**_model_defaults(), "qubits": Model().n_qubits, "layers": Model().n_layers,
              "scale": "the ansatz's own", **defaults}
-    model = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                               annotation=_with_default(annotation, shown[name]) if shown.get(name) is not None
-                               else annotation)
-             for name, annotation in _MODEL_OPTIONS.items()]
-    rest = [p.replace(annotation=_with_default(p.annotation, defaults[name]))
-            if defaults.get(name) is not None and p.default is None else p
-            for name, p in own.items() if name not in ("settings", "config", "as_json")]
-    shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
-              for name, annotation, default in (("config", ConfigFile, None), ("as_json", Json, False))]
 
-    @functools.wraps(command)
-    def wrapper(**kwargs):
-        settings = {name: kwargs.pop(name) for name in list(kwargs) if name not in _NOT_SETTINGS}
-        return command(settings=settings, **kwargs)
+    def decorate(command):
+        own = inspect.signature(command, eval_str=True).parameters
+        model = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                   annotation=_with_default(annotation, shown[name]) if shown.get(name) is not None
+                                   else annotation)
+                 for name, annotation in _MODEL_OPTIONS.items()]
+        rest = [p.replace(annotation=_with_default(p.annotation, defaults[name]))
+                if defaults.get(name) is not None and p.default is None else p
+                for name, p in own.items() if name not in ("settings", "config", "as_json")]
+        shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+                  for name, annotation, default in (("config", ConfigFile, None), ("as_json", Json, False))]
 
-    wrapper.__signature__ = inspect.Signature(model + rest + shared)
-    return _expected_errors(wrapper)
+        @functools.wraps(command)
+        def wrapper(**kwargs):
+            settings = {name: kwargs.pop(name) for name in list(kwargs) if name not in _NOT_SETTINGS}
+            return command(settings=settings, **kwargs)
+
+        wrapper.__signature__ = inspect.Signature(model + rest + shared)
+        return _expected_errors(wrapper)
+
+    return decorate
 
 
 def _settings(run_defaults: dict, config_file: Path | None, flags: dict):
