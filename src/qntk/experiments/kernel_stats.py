@@ -89,15 +89,16 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
     n_chunks = -(-config.samples // config.chunk)
     chunk = min(config.chunk, config.samples)
     start = time.perf_counter()
+    first = model.circuit(seed=seeds[0])
+    # the angle vectors of a circuit and the five results of every sample
+    check_memory(8 * (n_chunks * chunk * first.n_params + 5 * config.circuits * config.samples),
+                 f"{config.samples} samples x {config.circuits} circuit(s) of {first.n_params} parameters",
+                 "use fewer samples (the standard errors fall as 1/sqrt(samples))")
+    out = {q: np.empty((config.circuits, config.samples)) for q in ("eps", "K", "mu")}
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("kernel statistics", total=config.circuits * n_chunks)
         for i, cseed in enumerate(seeds):
-            circuit = model.circuit(seed=cseed)
-            if i == 0:  # the angle vectors of a circuit and the five results of every sample
-                check_memory(8 * (n_chunks * chunk * circuit.n_params + 5 * config.circuits * config.samples),
-                             f"{config.samples} samples x {config.circuits} circuit(s) of {circuit.n_params} parameters",
-                             "use fewer samples (the standard errors fall as 1/sqrt(samples))")
-                out = {q: np.empty((config.circuits, config.samples)) for q in ("eps", "K", "mu")}
+            circuit = first if i == 0 else model.circuit(seed=cseed)
             key = jax.random.fold_in(jax.random.key(config.seed), i)
             thetas = jax.random.uniform(key, (n_chunks * chunk, circuit.n_params), maxval=2 * jnp.pi)
             for c in range(n_chunks):
