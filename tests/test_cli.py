@@ -215,8 +215,8 @@ def test_model_file_for_kernel_train_and_diagnose():
     pytest.importorskip("qiskit")
     path = str(Path(__file__).parent / "models" / "model_files" / "hea_qiskit.py")
     runs = {cmd: qntk(cmd, "--model", path, "--target", "0.2", "--samples", "6", "--json", *extra)
-            for cmd, extra in (("kernel", ("--no-theory",)), ("train", ("--steps", "8")),
-                               ("diagnose", ("--steps", "3", "--shots", "1000")))}
+            for cmd, extra in (("kernel", ("--no-theory",)), ("train", ("--steps", "8", "--no-theory")),
+                               ("diagnose", ("--steps", "3", "--shots", "1000", "--no-theory")))}
     native = qntk("kernel", "--ansatz", "hea", "--qubits", "3", "--layers", "2", "--observable", "ZZI + 0.5*IIX",
                   "--target", "0.2", "--samples", "6", "--json", "--no-theory")
     for out in (*runs.values(), native):

@@ -329,6 +329,7 @@ def train_cmd(
     checkpoint: Annotated[
         Optional[Path], typer.Option(help="Checkpoint file: saved every 30 s and on Ctrl-C, resumed from if present.")
     ] = None,
+    theory: Annotated[bool, typer.Option(help="Put the theory of the mean residual beside the simulation.")] = True,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the run (xarray Dataset) to this NetCDF file.")] = None,
 ) -> None:
     """Gradient descent on an ensemble of initializations, recording eps(t), K(t) and the loss; for the
@@ -338,7 +339,7 @@ def train_cmd(
     """
     _outputs(out=out, checkpoint=checkpoint)
     model, run_settings = _settings(_TRAIN_DEFAULTS, config, settings)
-    cfg = _train.TrainConfig(model, **run_settings)
+    cfg = _train.TrainConfig(model, theory=theory, **run_settings)
     ds = _train.run(cfg, progress=not as_json, checkpoint=checkpoint)
     if "resumed_from_step" in ds.attrs:
         print(f"qntk: resumed from step {ds.attrs['resumed_from_step']} of checkpoint {checkpoint}", file=sys.stderr)
@@ -482,6 +483,7 @@ def diagnose(
                                                   "QNTK ones over time; check that training above eta_crit fails.")] = None,
     shots: Annotated[Optional[int], typer.Option(help="Measurements per expectation value in training: adds the shot-noise "
                                                  "floor of the residuals.")] = None,
+    theory: Annotated[bool, typer.Option(help="Add the Haar theory of an optimization model.")] = True,
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report (plots inline, "
                                                   "no network needed) to this file.")] = None,
     out: Out = None,
@@ -496,7 +498,7 @@ def diagnose(
     _outputs(out=out, html=html)
     example = config is None and all(settings[k] is None for k in (*_MODEL_OPTIONS, "data"))
     model, run = _settings({**(_diagnose.EXAMPLE.to_dict() if example else {}), **_DIAGNOSE_DEFAULTS}, config, settings)
-    result = _diagnose.run(_diagnose.DiagnoseConfig(model, **run), progress=not as_json)
+    result = _diagnose.run(_diagnose.DiagnoseConfig(model, theory=theory, **run), progress=not as_json)
     if html is not None:
         write_atomic(html, diagnose_report.html(finite(result)))
     _emit(result, as_json, out, _diagnose_tables(result, example))

@@ -72,7 +72,7 @@ def test_shot_noise_floor_matches_training_with_shots():
     A model evaluated as a function has no shot noise."""
     model = Model("rpa", 4, 64, "ZZII", target=0.2)
     out = dg.run(dg.DiagnoseConfig(model, samples=32, seed=3, eta=0.01, shots=100, trial_samples=2, trial_steps=1,
-                                   steps=400))
+                                   steps=400, theory=False))
     noise = out["shot_noise"]
     assert noise["variance_O"] == pytest.approx(1 - 0.2**2, abs=1e-3) and noise["settling_fraction"] == 1.0
     assert noise["mse_floor"] <= noise["mse_floor_upper"] * (1 + 1e-9) and not noise["precision_reachable"]

@@ -80,6 +80,8 @@ class DiagnoseConfig:
         precision: the relative error of ``steps_to_precision``, the steps until the slowest mode has decayed to it.
         shots: measurements per expectation value of the training; adds the shot-noise floor of the training
             residuals (:func:`qntk.theory.diagnostics.shot_noise_floor`; layered circuits only).
+        theory: for an optimization model, add the Haar theory of :func:`qntk.theory.predict` (the first time at a
+            size it takes up to a minute; cached).
     """
 
     model: Model
@@ -97,6 +99,7 @@ class DiagnoseConfig:
     above: float = 1.5
     precision: float = 1e-3
     shots: int | None = None
+    theory: bool = True
 
     def __post_init__(self):
         if not isinstance(self.model, Model):
@@ -113,6 +116,7 @@ class DiagnoseConfig:
         if not 0 < check_positive("precision", self.precision) < 1:
             raise ValueError(f"precision={self.precision} must lie in (0, 1): it is the relative error to reach.")
         check_bool("train", self.train)
+        check_bool("theory", self.theory)
         if self.shots is not None:
             check_int("shots", self.shots, 1)
             if self.model.evaluation != "layered":
@@ -249,7 +253,8 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
         "n_test": int(te.size),
     }
     if data is None:
-        out["theory"] = _predict(model, eta=eta, precision=config.precision) if model.evaluation == "layered" else None
+        layered = model.evaluation == "layered"
+        out["theory"] = _predict(model, eta=eta, precision=config.precision) if layered and config.theory else None
         out["prediction"] = {"eps_0": float(f0_mean[0] - labels[0]), "eps_horizon": float(f_tr_h[0] - labels[0])}
         out.update(r2_train=None, r2_test=None)
     else:
