@@ -13,6 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import math
+import textwrap
+
 import numpy as np
 
 from .._table import Z
@@ -51,6 +55,18 @@ def errorbar(ax, x, values, sem, label: str | None = None, fmt: str = "ko", ms: 
     return ax.errorbar(x, values, yerr=Z * np.asarray(sem), fmt=fmt, ms=ms, capsize=2, **style)
 
 
+#: Characters per line of a panel's title (longer titles wrap).
+TITLE_WIDTH = 80
+
+
+def _minor_label(decades: float, value: float, _position) -> str:
+    """Minor ticks of a log axis: all labelled below a decade, those at 2 and 5 up to 2.5 decades, none beyond."""
+    mantissa = value / 10 ** math.floor(math.log10(value) + 1e-12)
+    if decades < 1 or (decades <= 2.5 and min(abs(mantissa - 2), abs(mantissa - 5)) < 1e-6):
+        return f"{value:g}"
+    return ""
+
+
 def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool = False, title_size: float | None = None,
              legend_size: float = 8, **legend) -> None:
     """Log-log axes if ``log``, the axis labels, the title (at ``title_size`` points, for a long one) and a
@@ -58,14 +74,12 @@ def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool = False, tit
     if log:
         from matplotlib.ticker import FuncFormatter
 
-        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 4, 0.6, 1e+03: not 4 x 10^0
         ax.set_xscale("log")
         ax.set_yscale("log")
         for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-            axis.set_major_formatter(plain)
-            if hi < 10 * lo:  # less than a decade: the minor ticks carry the only labels
-                axis.set_minor_formatter(plain)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1e+03: not 10^-1
+            axis.set_minor_formatter(FuncFormatter(functools.partial(_minor_label, math.log10(hi / lo))))
+    ax.set(xlabel=xlabel, ylabel=ylabel, title="\n".join(textwrap.wrap(title, TITLE_WIDTH)))
     if title_size is not None:
         ax.title.set_fontsize(title_size)
     ax.legend(fontsize=legend_size, **legend)

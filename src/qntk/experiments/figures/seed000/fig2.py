@@ -153,5 +153,5 @@ def plot(result: Result):
     ax.plot(step, d.theory_eq10, "--", color="tab:orange", lw=1.5, label="000 eq. (10), exact Haar K̄")
     ax.plot(step, d.theory_ensemble, color="tab:red", lw=1.5, label="eq. (10) over the Haar law of (eps(0), K)")
     ax.axhline(0.0, color="gray", lw=0.5)
-    _plot.decorate(ax, "step t", "eps(t)", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}")
+    _plot.decorate(ax, "step $t$", r"$\varepsilon(t)$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}")
     return fig

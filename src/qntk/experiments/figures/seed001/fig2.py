@@ -152,6 +152,6 @@ def plot(result: Result):
     if float(d.t_noise) <= step[-1]:
         ax.axvline(float(d.t_noise), color="gray", ls="-.", lw=0.8, label="T_noise, eq. (68)")
     c = result.config["config"]
-    _plot.decorate(ax, "step t", "|eps(t)|", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, "
+    _plot.decorate(ax, "step $t$", r"$|\varepsilon(t)|$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, "
                    f"sigma={c['sigma']:g}, {c['samples']} samples", title_size=9, legend_size=7)
     return fig

@@ -122,6 +122,6 @@ def plot(result: Result):
     ax.plot(s, th, color="tab:red", label="001 eq. (69)")
     _plot.errorbar(ax, s, d.mean_abs_eps, d.sem_abs_eps, "simulation, mean")
     c = result.config["config"]
-    _plot.decorate(ax, "sigma_theta", "mean |eps(T)|", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, "
+    _plot.decorate(ax, r"angle noise $\sigma_\theta$", r"mean $|\varepsilon(T)|$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, "
                    f"eta={c['eta']:g}, T={c['steps']}, {c['samples']} samples", log=True, title_size=9)
     return fig

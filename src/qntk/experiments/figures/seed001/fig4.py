@@ -115,6 +115,6 @@ def plot(result: Result):
     ax.plot(eta, d.theory_std_eps_finite_t, color="tab:red", ls="--", lw=1, label="001 eqs. (63)-(64) at t = T")
     _plot.errorbar(ax, eta, d.std_eps, d.sem_std_eps, "simulation, std")
     c = result.config["config"]
-    _plot.decorate(ax, "learning rate eta", "sigma_eps = std eps(T)", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, "
+    _plot.decorate(ax, r"learning rate $\eta$", r"$\sigma_\varepsilon$ = std $\varepsilon(T)$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, "
                    f"sigma={c['sigma']:g}, T={c['steps']}, {c['samples']} samples", log=True, title_size=9)
     return fig

@@ -299,7 +299,7 @@ def plot(result: Result):
                 ax.set_yscale("log")
                 # the axis spans the simulation; a theory line that falls faster leaves it at the bottom
                 ax.set_ylim(bottom=np.nanmin(shown[pos]) / 10)
-            ax.set(xlabel="step t", ylabel=f"{name}(t)", title=f"{'abc'[j]}{i + 1}: {regime}, O_0 = {target:g}")
+            ax.set(xlabel="step $t$", ylabel=f"{name}(t)", title=f"{'abc'[j]}{i + 1}: {regime}, O_0 = {target:g}")
             ax.legend(fontsize=7, loc="lower left" if (regime == "frozen-error" and name == "eps") else "best")
         if regime == "frozen-error":
             inset = axes[0, j].inset_axes([0.45, 0.4, 0.5, 0.5])

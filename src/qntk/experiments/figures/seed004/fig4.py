@@ -213,7 +213,7 @@ def plot(result: Result):
     inset.tick_params(labelsize=6)
     inset.legend(fontsize=6)
     c = cfg["config"]
-    _plot.decorate(ax, "target O_0", "Hessian gap (smallest non-zero eigenvalue)",
+    _plot.decorate(ax, "target $O_0$", "Hessian gap (smallest non-zero eigenvalue)",
                    f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}, {c['steps']} steps, "
                    f"{c['circuits']} circuits", title_size=9, legend_size=7, loc="upper left")
     return fig

@@ -226,6 +226,6 @@ def plot(result: Result):
             b = float(d[f"fit_train_{q}"])
             a = np.mean(np.log(d[f"train_{q}"].values) - b * np.log(L))
             ax.plot(L, np.exp(a) * L**b, "r--", lw=1, label=f"power-law fit, slope {b:.2f}")
-        _plot.decorate(ax, "L", f"SD/mean of {label}", f"({panel}) {_plot.title(NAME)}: n = {result.config['config']['n_qubits']}",
+        _plot.decorate(ax, "depth $L$", f"SD/mean of {label}", f"({panel}) {_plot.title(NAME)}: n = {result.config['config']['n_qubits']}",
                        log=True, legend_size=7)
     return fig

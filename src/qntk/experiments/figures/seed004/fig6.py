@@ -235,8 +235,8 @@ def plot(result: Result):
                          label=f"predicted R = O_min(L) - O_0 = {float(d.theory_R[i]):.3g}")
     c = result.config
     cfg = c["config"]
-    _plot.decorate(ax_e, "", "|eps(t)|", f"{_plot.title(NAME)}: rpa n={cfg['n_qubits']}, L={cfg['n_layers']}, "
+    _plot.decorate(ax_e, "", r"$|\varepsilon(t)|$", f"{_plot.title(NAME)}: rpa n={cfg['n_qubits']}, L={cfg['n_layers']}, "
                    f"O_min(L) = {c['O_min_L_mean']:.3g} +- {c['O_min_L_sd']:.2g} (O_min = {c['O_min']:.3g})",
                    title_size=9, legend_size=7)
-    _plot.decorate(ax_k, "step t", "K(t)", "", legend_size=7)
+    _plot.decorate(ax_k, "step $t$", "$K(t)$", "", legend_size=7)
     return fig

@@ -187,7 +187,7 @@ def plot(result: Result):
     colors = ["black", "tab:green", "tab:red", "tab:blue", "tab:purple", "tab:orange", "tab:brown"]
     t = d.step.values
     anchor = 2 * (len(t) - 1) // 3
-    for ax, var, ylabel in zip(axes, ("residual", "K"), ("<O> - O_min", "K(t)")):
+    for ax, var, ylabel in zip(axes, ("residual", "K"), ("<O> - O_min", "$K(t)$")):
         for i, name in enumerate(d.loss.values):
             c = colors[i % len(colors)]
             v = np.abs(d[var].sel(loss=name).values)
@@ -199,7 +199,7 @@ def plot(result: Result):
             if rate > 0:
                 ax.semilogy(t[anchor:], mean[anchor] * np.exp(-rate * (t[anchor:] - anchor)), "--", color=c, lw=1)
         c = result.config["config"]
-        _plot.decorate(ax, "step t", ylabel, f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}; "
+        _plot.decorate(ax, "step $t$", ylabel, f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}; "
                        "dashed: eqs. (25), (16)", title_size=8, legend_size=7)
         values = np.abs(d[var].values)
         ax.set_ylim(max(1e-12, float(np.nanmin(values)) / 2), 2 * float(np.nanmax(values)))

@@ -285,6 +285,6 @@ def plot(result: Result):
     ax.plot([], [], "k--", lw=1, label="noisy model, no shots")
     ax.plot([], [], "k:", lw=1, label="noiseless model")
     c = result.config
-    _plot.decorate(ax, "step t", "total error eps(t)", f"{_plot.title(NAME)}: hea n=2, D=4, XXZ J=4, f = {c['fidelity']:.3f} "
+    _plot.decorate(ax, "step $t$", r"total error $\varepsilon(t)$", f"{_plot.title(NAME)}: hea n=2, D=4, XXZ J=4, f = {c['fidelity']:.3f} "
                    f"(critical target f O_min = {c['fidelity'] * c['O_min']:.3g})", title_size=9, legend_size=7)
     return fig

@@ -421,12 +421,12 @@ def plot(result: Result):
     ax[0].plot(d.target_grid, d.a_grid_K_theory, ls="none", marker="o", color="tab:red", label="exact restricted Haar")
     ax[0].plot(d.target_fine, d.a_fine_K_eq35, color="m", ls="--", lw=1, label="004 eq. (35)")
     _plot.errorbar(ax[0], d.target, d.a_K, d.a_K_sem, "training", fmt="o", color="tab:blue")
-    _plot.decorate(ax[0], "O_0", "K̄_inf", f"(a) L = {cfg['n_layers']}", legend_size=7)
+    _plot.decorate(ax[0], "target $O_0$", r"$\bar K_\infty$", f"(a) L = {cfg['n_layers']}", legend_size=7)
     L = d.layers.values
     ax[1].plot(L, d.bc_zeta_theory, **red)
     ax[1].plot(L, d.bc_zeta_eq36, **mag)
     _plot.errorbar(ax[1], L, d.bc_zeta, d.bc_zeta_sem, fmt="o", color="tab:blue")
-    ax[1].set(xlabel="L", ylabel="ζ̄_inf", title="(b) O_0 = 1")
+    ax[1].set(xlabel="depth $L$", ylabel=r"$\bar\zeta_\infty$", title="(b) O_0 = 1")
     inset = ax[1].inset_axes([0.5, 0.5, 0.45, 0.4])
     z = np.where(np.isfinite(d.b_grid_zeta_theory), d.b_grid_zeta_theory, np.nan)
     inset.plot(d.target_grid, z, ls="none", marker="o", ms=3, color="tab:red")
@@ -435,12 +435,12 @@ def plot(result: Result):
     ax[2].plot(L, d.bc_lambda_error_theory, **red)
     ax[2].plot(L, d.bc_lambda_eq37, **mag)
     _plot.errorbar(ax[2], L, d.bc_lambda_error, d.bc_lambda_error_sem, fmt="o", color="tab:blue")
-    ax[2].set(xlabel="L", ylabel="λ̄_inf", title=f"(c) O_0 = {cfg['error_target']:g}")
+    ax[2].set(xlabel="depth $L$", ylabel=r"$\bar\lambda_\infty$", title=f"(c) O_0 = {cfg['error_target']:g}")
     q = d.qubits.values
     ax[3].plot(q, d.d_lambda_theory, **red)
     ax[3].plot(q, d.d_lambda_eq37, **mag)
     _plot.errorbar(ax[3], q, d.d_lambda, d.d_lambda_sem, fmt="o", color="tab:blue")
-    ax[3].set(xlabel="n", ylabel="λ̄_inf", title=f"(d) L = {cfg['n_layers']}, O_0 = 1")
+    ax[3].set(xlabel="qubits $n$", ylabel=r"$\bar\lambda_\infty$", title=f"(d) L = {cfg['n_layers']}, O_0 = 1")
     brown, gray = {"color": "tab:brown", "marker": "."}, {"color": "0.5", "ls": "--", "lw": 1, "marker": "x", "ms": 4}
     hl = d.haar_layers.values
     for a_, q_, lab in ((ax[4], "sd_over_K", "SD[K_0]/K̄_0"), (ax[5], "zeta", "ζ̄_0"), (ax[6], "lambda", "λ̄_0")):
@@ -448,10 +448,10 @@ def plot(result: Result):
         a_.plot(hl, d[f"init_eq_{q_}"], label="004 Lemma 4 / Thm 5", **gray)
         _plot.errorbar(a_, hl, d[f"init_{q_}"], d[f"init_sem_{q_}"], "random init", fmt="o", color="tab:green")
         panel = {"sd_over_K": "(e)", "zeta": "(f)", "lambda": "(g)"}[q_]
-        _plot.decorate(a_, "L", lab, f"{panel} XXZ J = 2, n = {cfg['haar_qubits']}", legend_size=7)
+        _plot.decorate(a_, "depth $L$", lab, f"{panel} XXZ J = 2, n = {cfg['haar_qubits']}", legend_size=7)
     hq = d.haar_qubit_range.values
     ax[7].plot(hq, d.h_lambda_theory, **brown)
     ax[7].plot(hq, d.h_lambda_eq, **gray)
-    ax[7].set(xlabel="n", ylabel="λ̄_0", title=f"(h) L = {cfg['haar_depth']}")
+    ax[7].set(xlabel="qubits $n$", ylabel=r"$\bar\lambda_0$", title=f"(h) L = {cfg['haar_depth']}")
     fig.suptitle(f"{_plot.title(NAME)}: top n = {cfg['n_qubits']}, projector; bottom XXZ, O_0 = O_min", fontsize=10)
     return fig

@@ -271,8 +271,8 @@ def plot(result: Result):
         ax.scatter(*y, s=45, color=COLORS[names[int(meas)]], edgecolors="k", linewidths=0.6, zorder=6)
         if pred != meas:
             ax.annotate("x", y, color="k", ha="center", va="center", zorder=7)
-    ax.set(xlim=(d.y1.values[0], d.y1.values[-1]), ylim=(d.y2.values[0], d.y2.values[-1]), xlabel="target y_1",
-           ylabel="target y_2", aspect="equal")
+    ax.set(xlim=(d.y1.values[0], d.y1.values[-1]), ylim=(d.y2.values[0], d.y2.values[-1]), xlabel="target $y_1$",
+           ylabel="target $y_2$", aspect="equal")
     handles = [Line2D([], [], marker="s", ls="", ms=9, color=COLORS[nm], label=nm) for nm in names[:6]]
     ax.legend(handles=handles, fontsize=7, loc="upper left", title="class (dot: measured, ring: predicted)",
               title_fontsize=7)
@@ -284,7 +284,7 @@ def plot(result: Result):
         for a, ls in ((0, "-"), (1, ":")):
             ax2.loglog(step, np.maximum(d.abs_eps_median.values[1:, i, a], 1e-17), ls=ls,
                        color=COLORS[names[int(pred)]], lw=1, label=f"y=({y[0]:.2g},{y[1]:.2g})" if a == 0 else None)
-    ax2.set(xlabel="step t", ylabel="median |eps_a(t)| (solid a=1, dotted a=2)", ylim=(1e-12, 10))
+    ax2.set(xlabel="step $t$", ylabel=r"median $|\varepsilon_a(t)|$ (solid $a=1$, dotted $a=2$)", ylim=(1e-12, 10))
     ax2.legend(fontsize=6, ncol=2)
     ax2.set_title("late-time laws: |eps| -> R (flat), ~1/t (critical), exponential (frozen kernel)", fontsize=8)
     return fig
