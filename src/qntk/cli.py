@@ -107,8 +107,12 @@ _NOT_SETTINGS = ("config", "as_json", "out", "checkpoint", "theory", "recommend_
 DEFAULT_TARGET = -6.0
 
 
+#: The default model, built once.
+_DEFAULT_MODEL = Model(target=DEFAULT_TARGET)
+
+
 def _model_defaults() -> dict:
-    return {**Model().to_dict(), "target": DEFAULT_TARGET}
+    return _DEFAULT_MODEL.to_dict()
 
 
 def _with_default(annotation, value):
@@ -125,7 +129,7 @@ def _model_command(defaults: dict):
     command line; their values reach it, with the model options', as one dict ``settings`` (``None``
     where not given), ready for :func:`_settings` with the run settings' ``defaults`` (shown in ``--help``
     with the model's). Every expected error becomes one line."""
-    shown = {**_model_defaults(), "qubits": Model().n_qubits, "layers": Model().n_layers,
+    shown = {**_model_defaults(), "qubits": _DEFAULT_MODEL.n_qubits, "layers": _DEFAULT_MODEL.n_layers,
              "scale": "the ansatz's own", **defaults}
 
     def decorate(command):

@@ -197,7 +197,8 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
 
     model = config.model
     seeds = circuit_seeds(config.seed, config.circuits)
-    n_params = model.circuit(seed=seeds[0]).n_params
+    circuits = [model.circuit(seed=s) for s in seeds]  # built once: an RPA's Haar gates cost O(L d^3)
+    n_params = circuits[0].n_params
     m = 1 if model.dataset is None else len(model.dataset)
     runs, snapshots = config.circuits * config.samples, len(range(0, config.steps, config.snapshot_every)) + 2
     # every step records eps, K, the loss (and mu) of every run; the snapshots hold the angles (and the
@@ -242,16 +243,16 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("training", total=config.steps, completed=state["done"])
         try:
-            _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, checkpoint_now,
+            _train_chunks(bounds, state, circuits, chunk_fn, observable, data, k_noise, checkpoint_now,
                           lambda hi: bar.update(task, completed=hi))
         except KeyboardInterrupt:
             checkpoint_now(force=True)
             raise
     # The quantities at the final angles: recorded before any update, so noise does not enter them.
     finals = [
-        jax.tree.map(np.asarray, chunk_fn(model.circuit(seed=s), observable, data, jnp.asarray(state["thetas"][i]),
+        jax.tree.map(np.asarray, chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]),
                                           k_noise, config.steps, n=1)[1])
-        for i, s in enumerate(seeds)
+        for i, circuit in enumerate(circuits)
     ]
     records = {
         name: np.concatenate([state["records"][name], np.stack([f[name] for f in finals], axis=1)])
@@ -323,15 +324,14 @@ def _predicted_phase(config: TrainConfig) -> dict | None:
     return {"phase": p.phase, "types": list(p.types), "f_star": list(p.f_star), "R": list(p.R)}
 
 
-def _train_chunks(bounds, state, seeds, model, chunk_fn, observable, data, k_noise, checkpoint_now, advance) -> None:
+def _train_chunks(bounds, state, circuits, chunk_fn, observable, data, k_noise, checkpoint_now, advance) -> None:
     """Runs the chunks of steps between ``bounds`` not yet in ``state``, updating it in place; ``checkpoint_now()``
     after each chunk (it decides whether to write), ``advance(step)`` for the progress bar."""
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         if hi <= state["done"]:
             continue
         new_thetas, outs = [], []
-        for i, cseed in enumerate(seeds):
-            circuit = model.circuit(seed=cseed)
+        for i, circuit in enumerate(circuits):
             key = jax.random.fold_in(k_noise, i)
             th, out = chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]), key, lo, n=hi - lo)
             new_thetas.append(np.asarray(th))

@@ -72,12 +72,12 @@ def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool = False, tit
     """Log-log axes if ``log``, the axis labels, the title (at ``title_size`` points, for a long one) and a
     legend in ``legend_size`` points (``legend``: more :meth:`matplotlib.axes.Axes.legend` arguments)."""
     if log:
-        from matplotlib.ticker import FuncFormatter
+        from matplotlib.ticker import FuncFormatter, StrMethodFormatter
 
         ax.set_xscale("log")
         ax.set_yscale("log")
         for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1e+03: not 10^-1
+            axis.set_major_formatter(StrMethodFormatter("{x:g}"))  # 0.1, 1e+03: not 10^-1
             axis.set_minor_formatter(FuncFormatter(functools.partial(_minor_label, math.log10(hi / lo))))
     ax.set(xlabel=xlabel, ylabel=ylabel, title="\n".join(textwrap.wrap(title, TITLE_WIDTH)))
     if title_size is not None:
