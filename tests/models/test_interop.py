@@ -176,3 +176,7 @@ def test_bad_model_files_and_missing_extras(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "qiskit", None)
     with pytest.raises(ValueError, match="pip install qiskit"):
         interop.from_qiskit(object(), object())
+    needs_qiskit = tmp_path / "needs_qiskit.py"
+    needs_qiskit.write_text("import qiskit\n")
+    with pytest.raises(ValueError, match="needs qiskit, which is not installed: run `pip install qiskit`"):
+        interop.load(needs_qiskit)

@@ -139,6 +139,10 @@ def load(path: str | os.PathLike) -> Imported:
 def _load(path: str, mtime: int) -> Imported:
     try:
         names = runpy.run_path(path)
+    except ModuleNotFoundError as err:
+        if err.name in _EXTRAS:  # the file imports a framework that is not installed
+            _require(err.name)
+        raise ValueError(f"running model file {path!r} failed: ModuleNotFoundError: {err}") from None
     except Exception as err:  # the user's code: any error is reported as one line
         raise ValueError(f"running model file {path!r} failed: {type(err).__name__}: {err}") from None
     if "qnode" in names:
