@@ -99,3 +99,7 @@ def test_learning_rate_above_critical_is_a_warning_with_both_numbers():
     ok, bad = theory.predict(model, eta=1e-3), theory.predict(model, eta=10.0)
     assert ok["warnings"] == [] and ok["eta_crit"] == pytest.approx(2 / ok["K_mean"], rel=1e-12)
     assert len(bad["warnings"]) == 1 and f"{2 / bad['K_mean']:.4g}" in bad["warnings"][0]
+    assert ok["assumption_holds"] and ok["assumptions"] == {"two_design": True, "eta_below_critical": True}
+    assert not bad["assumption_holds"] and bad["assumptions"]["eta_below_critical"] is False
+    shallow = theory.predict(Model("hea", 2, 1, "ZI"), eta=1e-3, mu_std=False)
+    assert not shallow["assumption_holds"] and shallow["assumptions"]["two_design"] is False

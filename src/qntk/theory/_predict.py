@@ -10,7 +10,8 @@ number comes from the model alone, never from a simulated trajectory; the genera
 model's own.
 
 For ansatze that are not 2-designs (shallow hea, hva, reuploading) the numbers are what a deep random
-circuit with the same generators would give; ``assumption_holds`` says so.
+circuit with the same generators would give; ``assumptions`` says so, and whether ``eta`` is below the
+critical learning rate that the frozen-kernel dynamics need; ``assumption_holds`` is true when both hold.
 
 Example:
     >>> from qntk.models import Model
@@ -66,7 +67,9 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     relative precision (with ``precision``).
 
     Keys: ``K_mean, K_std, mu_mean, mu_std, lambda_ratio`` (004 eq. (40)), ``zeta_ratio`` (004 eq. (39)),
-    ``eps_mean, eps_std, eps_rms, n_params, ensemble, assumption_holds``; the late-time regime and
+    ``eps_mean, eps_std, eps_rms, n_params, ensemble``, ``assumptions`` (``two_design``: the ansatz is a
+    2-design, so the Haar averages are its own; with ``eta``, ``eta_below_critical``: ``eta < eta_crit``,
+    so the lazy dynamics converge) and ``assumption_holds`` (all of them hold); the late-time regime and
     restricted-Haar averages of :func:`late_time` (``regime, O_min, O_max, R, K_inf, lambda_inf,
     zeta_inf, late_time_state``) for a model without data; for a model with input
     states as data the mean kernel matrix over them, ``K_matrix_mean`` and ``K_matrix_eigenvalues``
@@ -104,7 +107,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         "eps_rms": math.sqrt(eps_sq),
         "n_params": len(gens),
         "ensemble": "Haar chain model (independent Haar gates between rotations), exact in d",
-        "assumption_holds": model.ansatz_spec.is_design,
+        "assumptions": {"two_design": model.ansatz_spec.is_design},
     }
     if model.dataset is None:
         out.update(_late_time(model, o, gens, s))
@@ -116,6 +119,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         out["eta_crit"] = 2.0 / k_mean
         warning = lazy.learning_rate_warning(eta, k_mean, "Haar mean K")
         out["warnings"] = [] if warning is None else [warning]
+        out["assumptions"]["eta_below_critical"] = warning is None
         out["decay_rate"] = float(lazy.decay_rate(eta, k_mean))
         out["L_star"] = float(lazy.overparametrization_threshold(eta, k_mean / len(gens)))
         mu_scale = out["mu_std"] if out["mu_std"] is not None else abs(mu_mean)
@@ -124,6 +128,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
             out["noise_plateau_eps2"] = float(lazy.noise_plateau_eps2(eta, k_mean, sigma))
         if precision is not None:
             out["steps_to_precision"] = float(lazy.steps_to_precision(precision, eta, k_mean))
+    out["assumption_holds"] = all(out["assumptions"].values())
     return out
 
 
