@@ -30,6 +30,7 @@ def test_kernel_json_has_the_documented_keys():
     assert result["n_samples"] == 16
     assert result["config"]["model"]["target"] == -1.0
     assert result["K_mean"] > 0
+    assert 0 <= result["compile_time_s"] <= result["time_s"] <= result["wall_time_s"]
 
 
 def test_toml_config_and_flag_override(tmp_path):
@@ -122,6 +123,9 @@ def test_train_writes_netcdf_and_json_summary(tmp_path):
     assert first["eps_theory"] == pytest.approx(3.0) and first["eps_eq10"] == pytest.approx(3.0)
     assert last["eps_eq10"] == pytest.approx(3.0 * np.exp(-20 * th["decay_rate"]))
     assert 0 < last["eps_theory"] < first["eps_theory"] and last["eps_sem"] > 0
+    # the time waited, and what it went to
+    t = summary["times"]
+    assert min(t.values()) >= 0 and t["theory_s"] + t["compile_s"] + t["simulation_s"] <= t["wall_s"]
 
 
 def test_train_supervised_data_sets():

@@ -208,12 +208,10 @@ def _status(message: str, show: bool):
     return Console(stderr=True).status(message) if show else contextlib.nullcontext()
 
 
-def _times(s: dict) -> str:
-    """The time the user waited, and what it went to."""
-    parts = [f"simulation {s['time_s']:.1f} s (compile included)"]
-    if "theory_time_s" in s:
-        parts.append(f"theory {s['theory_time_s']:.1f} s")
-    return f"{s['wall_time_s']:.1f} s in all: " + ", ".join(parts)
+def _times(wall: float, **parts: float | None) -> str:
+    """The time the user waited, and what it went to (``parts`` in seconds; None: not done)."""
+    spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items() if seconds is not None)
+    return f"{wall:.1f} s in all: {spent}"
 
 
 def _warn(messages: list[str]) -> None:
@@ -278,7 +276,9 @@ def _kernel_table(s: dict) -> Table:
     m = s["config"]["model"]
     title = (
         f"{m['ansatz']} n={m['n_qubits']} L={m['n_layers']} O={m['observable']} O_0={m['target']}: "
-        f"{s['n_circuits']} circuit(s) x {s['samples_per_circuit']} angle vectors; {_times(s)}"
+        f"{s['n_circuits']} circuit(s) x {s['samples_per_circuit']} angle vectors; "
+        + _times(s["wall_time_s"], compile=s["compile_time_s"], simulation=s["time_s"] - s["compile_time_s"],
+                 theory=s.get("theory_time_s"))
     )
     table = Table(title=title)
     for col in ("quantity", "mean", "std", "sem"):
@@ -410,6 +410,10 @@ def _train_table(s: dict, cfg) -> Table:
             f"npj Quantum Inf. 2025): predicted {s['phase_predicted']} (per datum: "
             f"{', '.join(s['phase_prediction']['types'])}), measured {s['phase_measured']} (per datum: "
             f"{', '.join(s['phase_measurement']['types'])}).")
+    if "times" in s:
+        t = s["times"]
+        took = _times(t["wall_s"], theory=t["theory_s"] or None, compile=t["compile_s"], simulation=t["simulation_s"])
+        table.caption = (table.caption + " " if table.caption else "") + f"Took {took}."
     return table
 
 

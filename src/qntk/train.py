@@ -15,8 +15,8 @@ exactly at the current angles.
 
 Every run records eps(t), the QNTK K(t) (the matrix over data points for the supervised loss),
 the loss, on request mu(t) (single-output losses), and snapshots of theta(t), in an xarray Dataset
-with dims ``step, circuit, sample, data, param``; its attributes hold the config, the seed and the
-package versions. For the quadratic loss the run also carries the theory of the mean residual,
+with dims ``step, circuit, sample, data, param``; its attributes hold the config, the seed, the
+package versions and the seconds spent on theory, compilation and simulation (``times``). For the quadratic loss the run also carries the theory of the mean residual,
 ``eps_theory`` and ``eps_eq10`` over ``step`` (:func:`qntk.theory.mean_residual`, computed from the
 model alone before the simulation starts), the columns that ``qntk train`` prints. Runs are
 deterministic for a seed, show a progress bar, and checkpoint (every :data:`CHECKPOINT_SECONDS` and on
@@ -48,6 +48,7 @@ import numpy as np
 from . import kernels
 from ._provenance import save_netcdf as save  # noqa: F401  (qntk.train.save, the public name)
 from ._provenance import versions, write_atomic
+from ._sim.clock import compile_clock
 from .models import Model
 from .models._spec import (check_bool, check_choice, check_int, check_memory, check_non_negative, check_positive,
                            check_seed)
@@ -195,6 +196,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     from rich.console import Console
     from rich.progress import Progress
 
+    start = time.perf_counter()
     model = config.model
     seeds = circuit_seeds(config.seed, config.circuits)
     circuits = [model.circuit(seed=s) for s in seeds]  # built once: an RPA's Haar gates cost O(L d^3)
@@ -207,12 +209,13 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
                  f"{config.steps} steps x {runs} runs ({n_params} parameters, {m} output(s))",
                  "use fewer steps, samples or circuits")
     # from the model alone, before any simulation (and so before any error in the theory costs a run)
-    theory = None
+    theory, theory_start = None, time.perf_counter()
     if _has_theory(config):
         status = ("theory: exact Haar averages and the late-time regime (the first time at this size takes up to a "
                   "minute, then they are cached on disk)")
         with Console(stderr=True).status(status) if progress else contextlib.nullcontext():
             theory = mean_residual(model, config.eta, np.arange(config.steps + 1))
+    theory_s = time.perf_counter() - theory_start
     warnings = []
     if theory is not None:
         warning = lazy.learning_rate_warning(config.eta, theory["K_mean"], "Haar mean K")
@@ -240,7 +243,8 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
             _save_checkpoint(checkpoint, config, state)
             saved.update(step=state["done"], time=time.monotonic())
 
-    with Progress(transient=True, disable=not progress) as bar:
+    simulation_start = time.perf_counter()
+    with Progress(transient=True, disable=not progress) as bar, compile_clock() as compile_s:
         task = bar.add_task("training", total=config.steps, completed=state["done"])
         try:
             _train_chunks(bounds, state, circuits, chunk_fn, observable, data, k_noise, checkpoint_now,
@@ -248,12 +252,13 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         except KeyboardInterrupt:
             checkpoint_now(force=True)
             raise
-    # The quantities at the final angles: recorded before any update, so noise does not enter them.
-    finals = [
-        jax.tree.map(np.asarray, chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]),
-                                          k_noise, config.steps, n=1)[1])
-        for i, circuit in enumerate(circuits)
-    ]
+        # The quantities at the final angles: recorded before any update, so noise does not enter them.
+        finals = [
+            jax.tree.map(np.asarray, chunk_fn(circuit, observable, data, jnp.asarray(state["thetas"][i]),
+                                              k_noise, config.steps, n=1)[1])
+            for i, circuit in enumerate(circuits)
+        ]
+    simulation_s = time.perf_counter() - simulation_start
     records = {
         name: np.concatenate([state["records"][name], np.stack([f[name] for f in finals], axis=1)])
         for name in state["records"]
@@ -273,6 +278,9 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         ds.attrs["phase"] = json.dumps(phase, sort_keys=True)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
+    ds.attrs["times"] = json.dumps({"theory_s": theory_s, "compile_s": compile_s[0],
+                                    "simulation_s": simulation_s - compile_s[0],
+                                    "wall_s": time.perf_counter() - start})
     return ds
 
 
@@ -444,6 +452,7 @@ def summarize(ds, n_rows: int = 6) -> dict:
         "seed": int(ds.attrs["seed"]),
         "versions": json.loads(ds.attrs["versions"]),
         "warnings": json.loads(ds.attrs.get("warnings", "[]")),
+        **({"times": json.loads(ds.attrs["times"])} if "times" in ds.attrs else {}),
         **theory,
     }
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import kernels
 from .._provenance import versions
+from .._sim.clock import compile_clock
 from ..models import Model
 from ..models._spec import check_int, check_memory, check_seed
 from ..models.ansatze import circuit_seeds
@@ -95,7 +96,7 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
                  f"{config.samples} samples x {config.circuits} circuit(s) of {first.n_params} parameters",
                  "use fewer samples (the standard errors fall as 1/sqrt(samples))")
     out = {q: np.empty((config.circuits, config.samples)) for q in ("eps", "K", "mu")}
-    with Progress(transient=True, disable=not progress) as bar:
+    with Progress(transient=True, disable=not progress) as bar, compile_clock() as compile_s:
         task = bar.add_task("kernel statistics", total=config.circuits * n_chunks)
         for i, cseed in enumerate(seeds):
             circuit = first if i == 0 else model.circuit(seed=cseed)
@@ -110,6 +111,7 @@ def run(config: KernelStatsConfig, progress: bool = True) -> dict:
     out["lambda"] = out["mu"] / out["K"]
     out["zeta"] = out["eps"] * out["mu"] / out["K"] ** 2
     out["time_s"] = time.perf_counter() - start
+    out["compile_time_s"] = compile_s[0]
     out["config"] = config.to_dict()
     out["circuit_seeds"] = seeds
     return out
@@ -146,6 +148,7 @@ def summarize(result: dict) -> dict:
         n_circuits=n_circuits,
         samples_per_circuit=samples,
         time_s=result["time_s"],
+        compile_time_s=result["compile_time_s"],
         config=result["config"],
         seed=result["config"]["seed"],
         circuit_seeds=result["circuit_seeds"],
