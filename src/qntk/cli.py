@@ -33,7 +33,7 @@ from ._provenance import cache_root, check_writable, finite, versions, write_ato
 from .experiments import bench as _bench
 from .experiments import diagnose as _diagnose
 from .experiments import diagnose_report
-from .experiments import kernel_stats
+from .experiments import kernel_stats, papers
 from .experiments import reproduce as _rep
 from .models import Model
 from .models._spec import QntkWarning
@@ -642,7 +642,7 @@ def reproduce(
             table.add_column("title")
             for f in figures:
                 table.add_row(f["name"], f["title"])
-            table.caption = escape("; ".join(f"{prefix}: {paper}" for prefix, paper in _rep.PAPERS.items()))
+            table.caption = escape("; ".join(f"{prefix}: {paper}" for prefix, paper in papers.FULL.items()))
             _show(table)
         return
     if name is None:
@@ -672,7 +672,7 @@ def reproduce(
         cited = sorted(set(re.findall(r"\b(00[0-4])\b", " ".join(r["quantity"] + " " + r["note"] for r in result.rows)
                                                        + result.name)))
         for seed in cited:  # the papers the rows cite by number
-            notes.add_row(seed, escape(_rep.PAPERS.get(seed, "")))
+            notes.add_row(seed, escape(papers.FULL.get(seed, "")))
         _show(Group(table, notes))
         Console().print("wrote " + ", ".join(map(str, paths.values())))
 

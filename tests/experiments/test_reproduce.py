@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from cli_runner import qntk
 
-from qntk.experiments import _table, figures, reproduce
+from qntk.experiments import _table, figures, papers, reproduce
 
 
 def test_registry_finds_every_figure_module_by_name():
@@ -197,7 +197,7 @@ def test_cli_list_and_unknown_name():
     assert all(f["title"] == reproduce.FIGURES[f["name"]].TITLE for f in listed)
     text = qntk("reproduce", "--list")
     assert text.returncode == 0 and all(name in text.stdout for name in reproduce.FIGURES)
-    assert {name[:3] for name in reproduce.FIGURES} <= set(reproduce.PAPERS)  # every seed's paper is named
+    assert {name[:3] for name in reproduce.FIGURES} <= set(papers.FULL)  # every seed's paper is named
     assert "Nat. Commun. 15, 9354" in " ".join(text.stdout.split())
 
 

@@ -50,15 +50,6 @@ def _discover() -> dict[str, ModuleType]:
     return dict(sorted(found.items()))
 
 
-#: The paper behind each figure-name prefix, as a user should read it (the seeds are cited by number).
-PAPERS = {
-    "000": "Liu, Najafi, Sharma, Tacchino, Jiang, Mezzacapo, Phys. Rev. Lett. 130, 150601 (2023)",
-    "001": "Liu, Lin, Jiang, Mach. Learn.: Sci. Technol. 5, 015058 (2024)",
-    "003": "Scala, Zoufal, Gerace, Tacchino, Towards practical QNN diagnostics with neural tangent kernels (2025)",
-    "004": "Zhang, Liu, Wu, Jiang, Zhuang, Nat. Commun. 15, 9354 (2024); 004-data: its several-data "
-           "extension, npj Quantum Inf. 11, 132 (2025)",
-}
-
 #: The registered figures, keyed by ``<seed>-fig<k>`` and ordered by it.
 FIGURES: dict[str, ModuleType] = _discover()
 

@@ -20,11 +20,7 @@ import textwrap
 import numpy as np
 
 from .._table import Z
-
-
-#: How a figure's title names its paper (readable without the seed numbers; docs/references.md has the citations).
-PAPERS = {"000": "Liu et al., PRL 2023", "001": "Liu, Lin, Jiang, MLST 2024", "002": "You et al., ICML 2023",
-          "003": "Scala et al. 2025", "004": "Zhang et al., Nat. Commun. 2024"}
+from ..papers import cite
 
 
 #: Figures that are not one figure of their seed paper.
@@ -37,7 +33,7 @@ def title(name: str) -> str:
     if name in _NOT_A_FIGURE:
         return f"{name} ({_NOT_A_FIGURE[name]})"
     seed, _, part = name.partition("-")
-    return f"{name} ({PAPERS.get(seed, seed)}, Fig. {part.removeprefix('fig')})"
+    return f"{name} ({cite(seed, 'Fig. ' + part.removeprefix('fig'))})"
 
 
 def axes(width: float = 5.6):

@@ -27,6 +27,7 @@ import numpy as np
 from ....theory import haar, large_d
 from ... import kernel_stats
 from ..._table import Result, record, row
+from ...papers import cite
 from .. import _plot
 from .._checks import integer, integers, validate
 from ..seed001 import _setup
@@ -116,7 +117,7 @@ def plot(result: Result):
     left.plot(L, d.eq12_dK_over_K, "k--", lw=1, label="large-d formula, eqs. (12)/(9)")
     _plot.decorate(left, "depth $L$", r"relative QNTK fluctuation $\Delta K / \bar K$", "QNTK fluctuation", log=True)
     _plot.errorbar(right, L, d.K_mean, d.K_sem, "simulation")
-    right.plot(L, d.theory_K, color="tab:red", label="exact Haar average, 001 eq. (22)")
+    right.plot(L, d.theory_K, color="tab:red", label="exact Haar average, " + cite("001", "eq. (22)"))
     right.plot(L, d.eq9_K, "k--", lw=1, label="large-d formula, eq. (9)")
     _plot.decorate(right, "depth $L$", r"mean QNTK $\bar K$", "mean QNTK", log=True)
     c = result.config["config"]

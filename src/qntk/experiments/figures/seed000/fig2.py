@@ -150,7 +150,7 @@ def plot(result: Result):
     mean, sem = d.eps_mean.values, d.eps_sem.values
     ax.fill_between(step, mean - Z * sem, mean + Z * sem, color="black", alpha=0.15, lw=0)
     ax.plot(step, mean, color="black", lw=2, label=f"simulation: mean of {c['circuits']} runs +- {Z:g} sem")
-    ax.plot(step, d.theory_eq10, "--", color="tab:orange", lw=1.5, label="000 eq. (10), exact Haar K̄")
+    ax.plot(step, d.theory_eq10, "--", color="tab:orange", lw=1.5, label="eq. (10), exact Haar K̄")
     ax.plot(step, d.theory_ensemble, color="tab:red", lw=1.5, label="eq. (10) over the Haar law of (eps(0), K)")
     ax.axhline(0.0, color="gray", lw=0.5)
     _plot.decorate(ax, "step $t$", r"$\varepsilon(t)$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, eta={c['eta']:g}")

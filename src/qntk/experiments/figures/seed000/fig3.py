@@ -164,7 +164,7 @@ def plot(result: Result):
     _plot.errorbar(ax, m - 0.08, d.lowest_mean, d.lowest_sem, "mean lambda_min(K)")
     _plot.errorbar(ax, m + 0.08, d.lowest_of_mean_K, d.lowest_of_mean_K_sem, "lambda_min(mean K)", fmt="s",
                    color="tab:green")
-    ax.plot(m, d.eq21, color="tab:orange", label="000 eq. (21)")
+    ax.plot(m, d.eq21, color="tab:orange", label="eq. (21)")
     ax.plot(m, d.exact, "k--", lw=1, label="exact E[K] (first layer on inputs)")
     cfg = result.config["config"]
     _plot.decorate(ax, "|A|", "lowest kernel eigenvalue",

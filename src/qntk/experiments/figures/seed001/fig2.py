@@ -144,8 +144,8 @@ def plot(result: Result):
                 label="noiseless, one sample")
     ax.semilogy(step, d.rms_eps_noisy, color="tab:red", lw=2, label="noisy, RMS over samples")
     ax.semilogy(step, d.rms_eps_noiseless, color="tab:blue", lw=2, label="noiseless, RMS over samples")
-    ax.semilogy(step, d.theory_rms_eps_noisy, "k--", lw=1, label="001 eq. (30), K(0)")
-    ax.semilogy(step, d.theory_rms_eps_noiseless, "k:", lw=1, label="001 eq. (19), K(0)")
+    ax.semilogy(step, d.theory_rms_eps_noisy, "k--", lw=1, label="eq. (30), K(0)")
+    ax.semilogy(step, d.theory_rms_eps_noiseless, "k:", lw=1, label="eq. (19), K(0)")
     ax.semilogy(step, d.own_K_rms_eps_noisy, color="tab:orange", ls="--", lw=0.8,
                 label="eq. (30) with the run's own K (not a prediction)")
     ax.axhline(float(d.theory_plateau_rms_eps), color="gray", lw=0.8, label="plateau, eq. (31)")

@@ -119,7 +119,7 @@ def plot(result: Result):
     th, band = d.theory_mean_abs_eps.values, Z * d.theory_sem.values
     fig, ax = _plot.axes()
     ax.fill_between(s, np.maximum(th - band, 1e-3 * th), th + band, color="tab:red", alpha=0.2, lw=0, label=f"theory +- {Z:g} sem")
-    ax.plot(s, th, color="tab:red", label="001 eq. (69)")
+    ax.plot(s, th, color="tab:red", label="eq. (69)")
     _plot.errorbar(ax, s, d.mean_abs_eps, d.sem_abs_eps, "simulation, mean")
     c = result.config["config"]
     _plot.decorate(ax, r"angle noise $\sigma_\theta$", r"mean $|\varepsilon(T)|$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, "

@@ -111,8 +111,8 @@ def plot(result: Result):
     d = result.data
     eta = d.eta.values
     fig, ax = _plot.axes()
-    ax.plot(eta, d.theory_std_eps, color="tab:red", label="sqrt of 001 eq. (31), t -> infinity")
-    ax.plot(eta, d.theory_std_eps_finite_t, color="tab:red", ls="--", lw=1, label="001 eqs. (63)-(64) at t = T")
+    ax.plot(eta, d.theory_std_eps, color="tab:red", label="sqrt of eq. (31), t -> infinity")
+    ax.plot(eta, d.theory_std_eps_finite_t, color="tab:red", ls="--", lw=1, label="eqs. (63)-(64) at t = T")
     _plot.errorbar(ax, eta, d.std_eps, d.sem_std_eps, "simulation, std")
     c = result.config["config"]
     _plot.decorate(ax, r"learning rate $\eta$", r"$\sigma_\varepsilon$ = std $\varepsilon(T)$", f"{_plot.title(NAME)}: n={c['n_qubits']}, L={c['n_layers']}, "

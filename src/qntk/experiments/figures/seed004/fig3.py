@@ -223,7 +223,7 @@ def plot(result: Result):
         ax_a.plot(k_grid, d.rhs.sel(C=C).values, color=color, label=f"C {'>' if C > 0 else '=' if C == 0 else '<'} 0")
     ax_a.axvspan(k_grid[0], 0.0, color="0.85", label="K < 0 (nonphysical)")
     ax_a.axhline(0.0, color="k", lw=0.5)
-    ax_a.set(xlabel=r"$K / |C|$", ylabel=r"$(dK/dt) / (\eta |C|^2)$", title="a: 004 eq. (12)")
+    ax_a.set(xlabel=r"$K / |C|$", ylabel=r"$(dK/dt) / (\eta |C|^2)$", title="a: eq. (12)")
     ax_a.legend(fontsize=7)
     step = d.step.values
     for regime in COLUMNS:
@@ -239,7 +239,7 @@ def plot(result: Result):
             ax_b.plot(xs[line > 0], line[line > 0], "--", color=color, lw=1)
         ax_c.plot(step, np.median(sel.lambda_.values, axis=1), color=color, label=label)
     ax_b.set(xscale="log", yscale="log", xlabel=r"$2 \lambda_{late} \varepsilon$", ylabel="$K$",
-             title="b: trajectories, dashed K = C + 2 lambda eps (004 eq. (11))")
+             title="b: trajectories, dashed K = C + 2 lambda eps (eq. (11))")
     ax_b.title.set_fontsize(9)
     ax_b.legend(fontsize=7)
     ax_c.set(xlabel="step $t$", ylabel=r"$\lambda(t) = \mu/K$ (median)", title="c: lambda(t); inset zeta(t)")

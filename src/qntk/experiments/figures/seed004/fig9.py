@@ -419,7 +419,7 @@ def plot(result: Result):
     ax = fig.subplots(2, 4).ravel()
     red, mag = {"color": "tab:red", "marker": "."}, {"color": "m", "ls": "--", "lw": 1, "marker": "x", "ms": 4}
     ax[0].plot(d.target_grid, d.a_grid_K_theory, ls="none", marker="o", color="tab:red", label="exact restricted Haar")
-    ax[0].plot(d.target_fine, d.a_fine_K_eq35, color="m", ls="--", lw=1, label="004 eq. (35)")
+    ax[0].plot(d.target_fine, d.a_fine_K_eq35, color="m", ls="--", lw=1, label="eq. (35)")
     _plot.errorbar(ax[0], d.target, d.a_K, d.a_K_sem, "training", fmt="o", color="tab:blue")
     _plot.decorate(ax[0], "target $O_0$", r"$\bar K_\infty$", f"(a) L = {cfg['n_layers']}", legend_size=7)
     L = d.layers.values
@@ -445,7 +445,7 @@ def plot(result: Result):
     hl = d.haar_layers.values
     for a_, q_, lab in ((ax[4], "sd_over_K", "SD[K_0]/K̄_0"), (ax[5], "zeta", "ζ̄_0"), (ax[6], "lambda", "λ̄_0")):
         a_.plot(hl, d[f"init_theory_{q_}"], label="exact Haar", **brown)
-        a_.plot(hl, d[f"init_eq_{q_}"], label="004 Lemma 4 / Thm 5", **gray)
+        a_.plot(hl, d[f"init_eq_{q_}"], label="Lemma 4 / Thm 5", **gray)
         _plot.errorbar(a_, hl, d[f"init_{q_}"], d[f"init_sem_{q_}"], "random init", fmt="o", color="tab:green")
         panel = {"sd_over_K": "(e)", "zeta": "(f)", "lambda": "(g)"}[q_]
         _plot.decorate(a_, "depth $L$", lab, f"{panel} XXZ J = 2, n = {cfg['haar_qubits']}", legend_size=7)
