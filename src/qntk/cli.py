@@ -658,22 +658,23 @@ def reproduce(
         print(json.dumps(results[0] if name != "all" else {"figures": results}))
         return
     for result, paths in done:
-        table = Table(title=f"{result.name}: {result.config['title']}{_rep.size_note(result.config)}")
+        table = Table(title=papers.heading(result.name, result.config["title"]) + _rep.size_note(result.config))
         for col in ("#", "quantity", "theory", "simulation", "sem", "rel. err.", f"within {_rep.Z:g} sem"):
             table.add_column(col, justify="left" if col == "quantity" else "right")
         for i, r in enumerate(result.rows, 1):
             table.add_row(str(i), escape(r["quantity"]), *(_fmt(r[k]) for k in ("theory", "simulation", "sem")),
                           f"{r['rel_err']:.2%}", "yes" if r["within_ci"] else "[bold red]no[/]")
-        notes = Table.grid(padding=(0, 1))  # the notes under the table, at the full width of the screen
+        notes = Table.grid(padding=(0, 1))  # the notes under the table: text, wrapped at the screen's width
         notes.add_column(justify="right")
         notes.add_column()
         for i, r in enumerate(result.rows, 1):
             notes.add_row(f"{i}.", escape(r["note"]))
         cited = sorted(set(re.findall(r"\b(00[0-4])\b", " ".join(r["quantity"] + " " + r["note"] for r in result.rows)
-                                                       + result.name)))
+                                                       + result.config["title"])))
         for seed in cited:  # the papers the rows cite by number
             notes.add_row(seed, escape(papers.FULL.get(seed, "")))
-        _show(Group(table, notes))
+        _show(table)
+        Console().print(notes)
         Console().print("wrote " + ", ".join(map(str, paths.values())))
 
 

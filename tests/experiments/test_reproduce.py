@@ -46,7 +46,7 @@ def test_every_figure_runs_at_quick_size_and_writes(name, quick_result, tmp_path
     assert saved["name"] == name and saved["rows"] == result.rows and "jax" in saved["versions"]
     assert module.Config(**saved["config"]["config"]) == module.QUICK  # the written config rebuilds the run's
     table = paths["md"].read_text().splitlines()
-    assert table[0].startswith(f"# {name}: ") and "not the seed's size" in table[0]
+    assert table[0].startswith(f"# {name} (") and "This run is not at the paper's size" in table[0]
     assert "| quantity | theory | simulation | sem | rel. err. | within CI | note |" in table
     assert sum(line.startswith("| ") for line in table) == len(result.rows) + 1
     with xr.open_dataset(paths["nc"], engine="h5netcdf") as ds:
@@ -146,8 +146,9 @@ def test_a_new_figure_is_one_new_module(tmp_path, monkeypatch):
     assert cfg == module.Config(label="b c", flag=True, values=(0.5, 1.0, 1.5))
     result = module.run(cfg)
     assert result.config["changed"] == {"label": "b c", "flag": True, "values": (0.5, 1.0, 1.5)}
-    assert _table.markdown(result).startswith("# 999-fig1: a test figure (not the seed's size: label=b c, flag=True, "
-                                              "values=0.5,1.0,1.5)")
+    assert _table.markdown(result).startswith(
+        "# 999-fig1: a test figure. This run is not at the paper's size: label=b c (paper: a), flag=True (paper: False), "
+        "values=0.5,1.0,1.5 (paper: 1.0,2.0)\n")
     with pytest.raises(ValueError, match="flag takes true or false, got 'maybe'"):
         reproduce.configure(module, overrides=["flag=maybe"])
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .papers import heading
+
 #: Half-width of the confidence interval in standard errors: ``|sim - theory| <= Z sem`` is the
 #: 99.7% two-sided interval of a normal estimate (3 sigma); it is never widened to make a row pass.
 Z = 3.0
@@ -61,7 +63,8 @@ def settings(config) -> dict:
     paper = type(config)()
     values = dataclasses.asdict(config)
     changed = {k: v for k, v in values.items() if v != getattr(paper, k)}
-    return {"config": values, "paper_size": not changed, "changed": changed}
+    return {"config": values, "paper_size": not changed, "changed": changed,
+            "paper": {k: getattr(paper, k) for k in changed}}
 
 
 def record(name: str, title: str, config, model, model_note: str, start: float, **measured) -> dict:
@@ -74,12 +77,18 @@ def record(name: str, title: str, config, model, model_note: str, start: float, 
 
 
 def size_note(config: dict) -> str:
-    """`` (paper size)`` or which fields differ from it, for a table title, from a :func:`settings` record."""
+    """Nothing at the paper's size; otherwise the fields of this run that differ from it, with the paper's
+    values (the title describes the paper's setup), for a table title, from a :func:`settings` record."""
     if config.get("paper_size", True):
         return ""
-    changed = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+    paper = config.get("paper", {})
+
+    def show(v) -> str:
+        return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+    changed = ", ".join(f"{k}={show(v)}" + (f" (paper: {show(paper[k])})" if k in paper else "")
                         for k, v in config.get("changed", {}).items())
-    return f" (not the seed's size: {changed})"
+    return f". This run is not at the paper's size: {changed}"
 
 
 def row(quantity: str, theory: float, simulation: float, sem: float, note: str = "") -> dict:
@@ -133,7 +142,7 @@ def markdown(result: Result) -> str:
         ('# 000-fig1: t', '| K̄ | 2 | 2.1 | 0.05 | 5.00% | yes |  |')
     """
     cfg = result.config
-    lines = [f"# {result.name}: {cfg.get('title', '')}{size_note(cfg)}", "", f"Model: {cfg.get('model_note', '')}", "",
+    lines = [f"# {heading(result.name, cfg.get('title', ''))}{size_note(cfg)}", "", f"Model: {cfg.get('model_note', '')}", "",
              f"Confidence interval: |simulation - theory| <= {Z:g} sem (99.7% two-sided normal).", "",
              "| quantity | theory | simulation | sem | rel. err. | within CI | note |",
              "|---|---|---|---|---|---|---|"]

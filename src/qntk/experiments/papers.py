@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 #: Short form: authors, venue, year (figure titles and legends).
 SHORT = {
     "000": "Liu et al., PRL 2023",
@@ -34,3 +36,23 @@ FULL = {
 def cite(seed: str, where: str) -> str:
     """``where`` (an equation, figure or theorem) in paper ``seed``, named so that a user can find it."""
     return f"{SHORT[seed]}, {where}"
+
+
+#: Figures that are not one figure of their seed paper.
+_NOT_A_FIGURE = {"003-results": "Scala et al. 2025, Results I-III",
+                 "004-data": "Zhang et al., npj Quantum Inf. 2025, several data"}
+
+
+def figure_title(name: str) -> str:
+    """``"004-fig7"`` -> ``"004-fig7 (Zhang et al., Nat. Commun. 2024, Fig. 7)"``: the figure and its paper
+    (the name alone for a figure of no paper listed here)."""
+    if name in _NOT_A_FIGURE:
+        return f"{name} ({_NOT_A_FIGURE[name]})"
+    seed, _, part = name.partition("-")
+    return f"{name} ({cite(seed, 'Fig. ' + part.removeprefix('fig'))})" if seed in SHORT else name
+
+
+def heading(name: str, title: str) -> str:
+    """A figure's heading for its reproduction table: its name and paper, then ``title`` (a figure's
+    ``TITLE``) without the leading seed reference that the name already gives ("004 Fig. 7: ")."""
+    return f"{figure_title(name)}: {re.sub(r'^00[0-4] [^:]*: ', '', title)}"

@@ -20,20 +20,7 @@ import textwrap
 import numpy as np
 
 from .._table import Z
-from ..papers import cite
-
-
-#: Figures that are not one figure of their seed paper.
-_NOT_A_FIGURE = {"003-results": "Scala et al. 2025, Results I-III",
-                 "004-data": "Zhang et al., npj Quantum Inf. 2025, several data"}
-
-
-def title(name: str) -> str:
-    """``"004-fig7"`` -> ``"004-fig7 (Zhang et al., Nat. Commun. 2024, Fig. 7)"``: the figure and its paper."""
-    if name in _NOT_A_FIGURE:
-        return f"{name} ({_NOT_A_FIGURE[name]})"
-    seed, _, part = name.partition("-")
-    return f"{name} ({cite(seed, 'Fig. ' + part.removeprefix('fig'))})"
+from ..papers import figure_title as title  # noqa: F401  (_plot.title, as the figures call it)
 
 
 def axes(width: float = 5.6):
