@@ -210,8 +210,11 @@ def _status(message: str, show: bool):
 
 def _times(wall: float, **parts: float | None) -> str:
     """The time the user waited, and what it went to (``parts`` in seconds; None: not done)."""
-    spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items() if seconds is not None)
-    return f"{wall:.1f} s in all: {spent}"
+    spent = {name: seconds for name, seconds in parts.items() if seconds is not None}
+    other = wall - sum(spent.values())
+    if other >= 0.05:  # building circuits and data, checks, writing
+        spent["other"] = other
+    return f"{wall:.1f} s in all: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.items())
 
 
 def _warn(messages: list[str]) -> None:
@@ -376,6 +379,8 @@ def _train_table(s: dict, cfg) -> Table:
         cols |= {"K_lv": "K, Lotka-Volterra"}
     elif frozen:
         cols |= {"loss_mean": "mean loss"}
+        if "sublinear_bound" in s:
+            cols |= {"loss_bound": "bound (Thm 3.2)"}
     else:
         cols |= {"abs_eps_mean": "mean |eps|", "loss_mean": "mean loss"}  # with theory: in --json
     for label in cols.values():
@@ -404,6 +409,15 @@ def _train_table(s: dict, cfg) -> Table:
             "(1 - eta K̄)^t E[eps(0)] with the mean kernel matrix and residuals at t = 0 (the "
             f"frozen-QNTK prediction formula of Scala, Zoufal, Gerace, Tacchino 2025; qntk diagnose); mean K (trace over "
             f"data) moved by {drift:+.0%} over the run" + (", so the kernel is not frozen." if abs(drift) > 0.05 else "."))
+    if s.get("spectrum_drift") is not None:
+        text = (f"Unitarity (You et al., ICML 2023): the spectrum of M(theta(t)) = U^dagger O U stayed that of O to "
+                f"{s['spectrum_drift']:.1e} over the snapshots of every run")
+        if "sublinear_bound" in s:
+            b = s["sublinear_bound"]
+            text += (f"; every run's loss {'stayed' if b['holds'] else 'did NOT stay'} above its sublinear bound "
+                     f"1/(c0 + c1 t)^2 of Thm 3.2 (c1 = {b['c1']:.4g}; the column is the bound of the mean loss, "
+                     f"c0 = {b['c0']:.4g}; smallest loss/bound {b['min_ratio']:.3g})")
+        table.caption = (table.caption + " " if table.caption else "") + escape(text + ".")
     if "phase_predicted" in s:
         table.caption = (table.caption + " " if table.caption else "") + escape(
             f"Late-time class of training on {len(data)} orthonormal states (several-data extension of Zhang et al., "

@@ -306,6 +306,14 @@ def qntk_matrix_fn(circuit: Circuit, observables):
     return fn
 
 
+def measurement_operator(circuit: Circuit, observable, theta) -> np.ndarray:
+    """The parametrized measurement ``M(theta) = U(theta)^dagger O U(theta)`` of 002 Lemma 3.1, a dense
+    ``d x d`` matrix (``O(L d^3)``: small d): ``<O>`` on an input state ``rho`` is ``tr(rho M)``."""
+    check_theta(circuit, theta)
+    u = np.asarray(engine.unitary(circuit, engine.layer_angles(circuit, jnp.asarray(theta))))
+    return u.conj().T @ observable.matrix() @ u
+
+
 def measurement_kernel(circuit: Circuit, observable, theta, states) -> np.ndarray:
     """``K(M)`` of 002 Lemma 3.1, eq. (4), evaluated from the Heisenberg-picture measurement.
 
@@ -314,12 +322,9 @@ def measurement_kernel(circuit: Circuit, observable, theta, states) -> np.ndarra
     :func:`qntk_matrix_fn` for one output; this dense O(L d^3) route is the independent check of
     002's formula (use small d).
     """
-    check_theta(circuit, theta)
     phi = np.asarray(engine.layer_angles(circuit, jnp.asarray(theta)))
     d = circuit.dim
-    obs = observable.matrix()
-    u = np.asarray(engine.unitary(circuit, jnp.asarray(phi)))
-    meas = u.conj().T @ obs @ u
+    meas = measurement_operator(circuit, observable, theta)
     rhos = [np.outer(s, np.conj(s)) for s in np.asarray(states)]
     comms = [1j * (meas @ r - r @ meas) for r in rhos]
     prefix = np.eye(d, dtype=complex) if circuit.w_in is None else np.asarray(circuit.w_in)

@@ -53,7 +53,7 @@ from .models import Model
 from .models._spec import (check_bool, check_choice, check_int, check_memory, check_non_negative, check_positive,
                            check_seed)
 from .models.ansatze import circuit_seeds
-from .theory import diagnostics, lazy, mean_residual, several_data
+from .theory import convergence, diagnostics, lazy, mean_residual, several_data
 from .theory.lv import measure_regime
 
 LOSSES = ("quadratic", "supervised", "linear")
@@ -276,6 +276,8 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
             "matrix and residuals of the run's initialization (t = 0 only; qntk.theory.diagnostics)")
     if phase is not None:
         ds.attrs["phase"] = json.dumps(phase, sort_keys=True)
+    if config.loss == "supervised" and model.dataset.states is not None and model.evaluation == "layered":
+        ds.attrs["unitarity"] = json.dumps(_unitarity(config, circuits, ds.theta.values), sort_keys=True)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     ds.attrs["times"] = json.dumps({"theory_s": theory_s, "compile_s": compile_s[0],
@@ -290,6 +292,29 @@ def initial_thetas(seed: int, circuits: int, samples: int, n_params: int) -> np.
     k_init = jax.random.split(jax.random.key(seed))[0]
     return np.stack([np.asarray(jax.random.uniform(jax.random.fold_in(k_init, i), (samples, n_params), maxval=2 * np.pi))
                      for i in range(circuits)])
+
+
+def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> dict:
+    """002's checks of a supervised run on input states: the largest deviation of the spectrum of
+    ``M(theta(t))`` from that of the observable over the snapshots of every run (unitarity conserves it),
+    and for a measurement of Pauli type with labels +-1 the rate ``c1`` of the sublinear bound (Thm 3.2)."""
+    model = config.model
+    out: dict = {"spectrum_drift": None, "sublinear_c1": None}
+    o = model.operator.matrix() if model.n_qubits <= convergence.DENSE_MAX_QUBITS else None
+    if o is None:
+        out["note"] = (f"M(theta) is a dense d x d matrix: spectrum_drift and the sublinear bound are computed up to "
+                       f"{convergence.DENSE_MAX_QUBITS} qubits")
+        return out
+    out["spectrum_drift"] = convergence.spectrum_drift(
+        (kernels.measurement_operator(circuit, model.operator, theta)
+         for snapshot in thetas for circuit, runs in zip(circuits, snapshot) for theta in runs), o)
+    labels = model.dataset.labels
+    if convergence.is_pauli_type(o) and np.all(np.abs(np.abs(labels) - 1.0) < 1e-12):
+        out["sublinear_c1"] = convergence.sublinear_rate(circuits[0], config.eta, len(labels))
+    else:
+        out["note"] = ("the sublinear bound of You et al. (ICML 2023) Thm 3.2 needs a measurement with eigenvalues in "
+                       "{-1, 0, +1} and labels +-1")
+    return out
 
 
 def _run_warnings(config: TrainConfig, records: dict) -> list[str]:
@@ -404,7 +429,10 @@ def summarize(ds, n_rows: int = 6) -> dict:
     (``phase_predicted``, ``phase_prediction``) and measured on the run (``phase_measured``,
     ``phase_measurement``; :mod:`qntk.theory.several_data`); for a supervised run the ensemble-mean
     residual of each datum against its frozen-QNTK prediction (003), each as the rms over the data
-    (``eps_rms``, ``eps_frozen_rms``)."""
+    (``eps_rms``, ``eps_frozen_rms``); for a supervised run on input states 002's checks: ``spectrum_drift``
+    (the largest deviation of the spectrum of ``M(theta(t))`` from the observable's over the snapshots) and,
+    for a measurement of Pauli type, ``sublinear_bound`` (``c0, c1, holds, min_ratio``:
+    :func:`qntk.theory.convergence.sublinear_bound` on every run's loss)."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -443,6 +471,16 @@ def summarize(ds, n_rows: int = 6) -> dict:
         predicted = json.loads(ds.attrs["phase"])
         theory = {"phase_predicted": predicted["phase"], "phase_measured": measured.phase,
                   "phase_prediction": predicted, "phase_measurement": dataclasses.asdict(measured)}
+    if "unitarity" in ds.attrs:  # 002: the spectrum of M(theta(t)) and the sublinear bound
+        u = json.loads(ds.attrs["unitarity"])
+        theory["spectrum_drift"] = u["spectrum_drift"]
+        if u["sublinear_c1"] is not None:
+            bound = convergence.sublinear_bound(ds.loss.values.reshape(ds.sizes["step"], -1), u["sublinear_c1"])
+            theory["sublinear_bound"] = {k: v for k, v in bound.items() if k != "bound_mean"}
+            for r in rows:
+                r["loss_bound"] = bound["bound_mean"][r["step"]]
+        if "note" in u:
+            theory["unitarity_note"] = u["note"]
     return {
         "rows": rows,
         "final_loss_mean": rows[-1]["loss_mean"],
