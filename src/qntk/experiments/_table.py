@@ -106,6 +106,21 @@ def row(quantity: str, theory: float, simulation: float, sem: float, note: str =
                 within_ci=bool(diff <= Z * sem), note=note)
 
 
+def bound_row(quantity: str, bound: float, value: float, note: str = "", lower: bool = True) -> dict:
+    """Row of an inequality: ``theory`` is the ``bound``, ``simulation`` the measured ``value`` (no sampling
+    error: ``sem = 0``), and ``within_ci`` says whether the bound holds (``value >= bound`` for a ``lower``
+    bound, ``value <= bound`` for an upper one); the note says which.
+
+    Example:
+        >>> bound_row("L / bound", 1.0, 3.5)["within_ci"], bound_row("drift", 1e-10, 2e-15, lower=False)["within_ci"]
+        (True, True)
+    """
+    r = row(quantity, bound, value, 0.0, f"{'lower' if lower else 'upper'} bound: 'yes' when it holds"
+            + (f"; {note}" if note else ""))
+    r["within_ci"] = bool(value >= bound) if lower else bool(value <= bound)
+    return r
+
+
 def paired_row(quantity: str, theory_i, simulation_i, note: str = "") -> dict:
     """Row comparing sample means, with ``sem`` the standard error of the per-sample difference.
 

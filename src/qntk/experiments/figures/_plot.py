@@ -50,16 +50,20 @@ def _minor_label(decades: float, value: float, _position) -> str:
     return ""
 
 
-def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool = False, title_size: float | None = None,
+def decorate(ax, xlabel: str, ylabel: str, title: str, *, log: bool | str = False, title_size: float | None = None,
              legend_size: float = 8, **legend) -> None:
-    """Log-log axes if ``log``, the axis labels, the title (at ``title_size`` points, for a long one) and a
-    legend in ``legend_size`` points (``legend``: more :meth:`matplotlib.axes.Axes.legend` arguments)."""
+    """Log-log axes if ``log`` (``"x"`` or ``"y"``: that axis only), the axis labels, the title (at ``title_size``
+    points, for a long one) and a legend in ``legend_size`` points (``legend``: more
+    :meth:`matplotlib.axes.Axes.legend` arguments)."""
     if log:
         from matplotlib.ticker import FuncFormatter, StrMethodFormatter
 
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        logged = [(ax.xaxis, ax.set_xscale, ax.get_xlim), (ax.yaxis, ax.set_yscale, ax.get_ylim)]
+        if log in ("x", "y"):
+            logged = logged[:1] if log == "x" else logged[1:]
+        for _, set_scale, _ in logged:
+            set_scale("log")
+        for axis, (lo, hi) in ((axis, lim()) for axis, _, lim in logged):
             axis.set_major_formatter(StrMethodFormatter("{x:g}"))  # 0.1, 1e+03: not 10^-1
             axis.set_minor_formatter(FuncFormatter(functools.partial(_minor_label, math.log10(hi / lo))))
     ax.set(xlabel=xlabel, ylabel=ylabel, title="\n".join(textwrap.wrap(title, TITLE_WIDTH)))

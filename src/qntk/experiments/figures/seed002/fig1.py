@@ -1,0 +1,118 @@
+"""002 Fig. 1: sublinear convergence of QNN training with a Pauli measurement (d = 32, 64; p = 10-80).
+
+Setup of 002 App. D.1 (:mod:`._setup`): periodic ansatz, measurement ``Z_1`` (eigenvalues +-1), four orthogonal
+pure states labelled +-1, gradient descent at 002's learning rate ``1e-3 / p``, 10 initializations per point.
+
+Checked on every run (the table):
+
+* 002 Thm 3.2: ``L(t) >= 1 / (c0 + c1 t)^2`` with ``c0 = L(0)^(-1/2)`` and ``c1 = 12 eta sum_l ||H^(l)||^2``
+  (:func:`qntk.theory.convergence.sublinear_bound`), at every recorded step of every run;
+* unitarity: the spectrum of ``M(theta(t))`` stays that of ``M_0`` (002 Sec. 3), to float64 rounding;
+* 002 Thm 4.2: finite-``p`` training approaches the asymptotic dynamics of 002 eq. (119) started from the same
+  ``M(0)`` as ``p`` grows; the largest distance between the loss curves (relative to ``L(0)``) is fitted by a
+  power ``p^b`` of ``p``, and the row holds when ``b`` is negative by more than ``Z`` bootstrap standard errors
+  (the distance shrinks by the factor ``2^b < 1`` when ``p`` doubles).
+
+Sizes: 002 trains for "the maximum number of epochs ... 10000"; qntk's paper size does too (about 25 minutes
+on two cores, dominated by d = 64, p = 80).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from ....theory import convergence
+from ..._table import Result, Z, bound_row, record
+from .. import _plot
+from .._checks import integer, integers, positive, validate
+from . import _setup
+
+NAME = "002-fig1"
+TITLE = "002 Fig. 1: sublinear convergence with a Pauli measurement, d = 32, 64, m = 4, p = 10-80, 10 initializations"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of 002 Fig. 1 (the defaults are the paper's).
+
+    Attributes:
+        qubits: ``n`` of each panel (``d = 2^n``).
+        params: the numbers of parameters ``p`` (layers of the periodic ansatz).
+        m: training states.
+        gamma: scaling of the Pauli measurement (1: Thm 3.2's setting).
+        lr: 002's learning rate times ``p`` (its ``eta = lr / p`` on ``(1/2m) sum r^2``).
+        steps: gradient-descent steps.
+        runs: initializations (each with its own Haar ``U_l``) per point.
+        points: steps on which the asymptotic dynamics is compared.
+        seed: master seed of data, circuits and angles.
+    """
+
+    qubits: tuple[int, ...] = (5, 6)
+    params: tuple[int, ...] = (10, 20, 40, 80)
+    m: int = 4
+    gamma: float = 1.0
+    lr: float = 1e-3
+    steps: int = 10000
+    runs: int = 10
+    points: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, qubits=integers(2), params=integers(1), m=integer(2), gamma=positive, lr=positive,
+                 runs=integer(2), points=integer(2))
+
+
+QUICK = Config(qubits=(3,), params=(4, 16), steps=60, runs=3, points=10)
+
+
+def run(config: Config, progress: bool = True) -> Result:
+    """Trains every (d, p) point and compares with Thm 3.2's bound and with the asymptotic dynamics."""
+    start = time.perf_counter()
+    sw = _setup.sweep(config, progress)
+    rows, bound_ratio, bound_mean = [], {}, {}
+    for (n, p), r in sw.runs.items():
+        b = convergence.sublinear_bound(r.loss * config.m, r.c1)
+        bound_ratio[n, p], bound_mean[n, p] = b["min_ratio"], np.asarray(b["bound_mean"]) / config.m
+        rows.append(bound_row(f"d = {2**n}, p = {p}: smallest L(t) / bound(t) over every step of every run, Thm 3.2",
+                              1.0, b["min_ratio"], f"c1 = {b['c1']:.3g} (qntk's loss, docs/conventions.md); "
+                              f"mean L(T) = {r.loss[-1].mean():.3g}"))
+    for n in config.qubits:
+        drift = max(sw.runs[n, p].spectrum_drift for p in config.params)
+        rows.append(bound_row(f"d = {2**n}: largest deviation of the spectrum of M(theta(t)) from M_0's", 1e-10, drift,
+                              "unitarity (Sec. 3): tr(M^k) is conserved", lower=False))
+        if len(config.params) > 1:
+            dist = np.array([sw.distance[n, p] for p in config.params])
+            b, sem = _setup.power_fit(config.params, dist)
+            rows.append(bound_row(f"d = {2**n}: factor on the distance to the asymptotic dynamics when p doubles, "
+                                  f"2^(b + {Z:g} sem) for a fitted p^b", 1.0, 2.0 ** (b + Z * sem),
+                                  f"b = {b:.3g} +- {sem:.2g} (bootstrap over runs); distances "
+                                  + ", ".join(f"{x:.3g}" for x in dist.mean(axis=1))
+                                  + " for p = " + ", ".join(map(str, config.params)) + "; Thm 4.2: it vanishes as p grows",
+                                  lower=False))
+    import xarray as xr
+
+    q, ps, steps = list(config.qubits), list(config.params), sw.steps
+    data = xr.Dataset(
+        {
+            "loss": (("n_qubits", "p", "step", "run"), [[sw.runs[n, p].loss for p in ps] for n in q]),
+            "loss_asymptotic": (("n_qubits", "p", "step_asym", "run"),
+                                [[np.stack([s.loss / config.m for s in sw.asym[n, p]], axis=1) for p in ps] for n in q]),
+            "bound_of_mean": (("n_qubits", "p", "step"), [[bound_mean[n, p] for p in ps] for n in q]),
+            "distance": (("n_qubits", "p", "run"), [[sw.distance[n, p] for p in ps] for n in q]),
+            "min_loss_over_bound": (("n_qubits", "p"), [[bound_ratio[n, p] for p in ps] for n in q]),
+            "spectrum_drift": (("n_qubits", "p"), [[sw.runs[n, p].spectrum_drift for p in ps] for n in q]),
+        },
+        coords={"n_qubits": q, "p": ps, "step": np.arange(config.steps + 1), "step_asym": steps},
+    )
+    first = sw.runs[q[0], ps[0]]
+    return Result(NAME, data, rows, record(NAME, TITLE, config, first.model,
+                                           _setup.note(config.qubits, config.gamma, config.m, config.lr), start))
+
+
+def plot(result: Result):
+    """Per d: mean L(t) with a band of half an SD (002's error bars), the asymptotic dynamics (dashed) and
+    Thm 3.2's bound of the mean loss (dotted), log y; last panel: the distance to the asymptotic dynamics vs p."""
+    return _setup.plot_sweep(result, NAME, log_bound=True)
