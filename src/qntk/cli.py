@@ -683,7 +683,7 @@ def reproduce(
         notes.add_column()
         for i, r in enumerate(result.rows, 1):
             notes.add_row(f"{i}.", escape(r["note"]))
-        cited = sorted(set(re.findall(r"\b(00[0-4])\b", " ".join(r["quantity"] + " " + r["note"] for r in result.rows)
+        cited = sorted(set(re.findall(r"(?<![\d.])(00[0-4])\b", " ".join(r["quantity"] + " " + r["note"] for r in result.rows)
                                                        + result.config["title"])))
         for seed in cited:  # the papers the rows cite by number
             notes.add_row(seed, escape(papers.FULL.get(seed, "")))

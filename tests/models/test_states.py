@@ -270,7 +270,7 @@ def test_orthogonal_classification_labels_are_random():
 
 
 @pytest.mark.parametrize(
-    "m, match", [(5, "m=5 is odd"), (10, "count=10 exceeds the dimension d=8"), (0, "m must be an integer >= 2")]
+    "m, match", [(5, "m=5 is odd"), (10, "count=10 exceeds the dimension d=8"), (0, "m must be an integer >= 1")]
 )
 def test_orthogonal_classification_rejects(m, match):
     with pytest.raises(ValueError, match=match):

@@ -416,11 +416,12 @@ def orthogonal_classification(n_qubits: int, m: int, seed: int, kind: str = "haa
 
     The states are :func:`orthogonal_states` ``(n_qubits, m, seed, kind)``; the labels are ``m/2``
     times ``+1`` and ``m/2`` times ``-1`` in a uniformly random order ("randomly assigned half of the
-    samples with label +1 and the other half label -1").
+    samples with label +1 and the other half label -1"); one sample (002 Cor. 4.3, Fig. 2) is labelled
+    +1 or -1 with equal probability.
 
     Args:
         n_qubits: number of qubits ``n >= 1``.
-        m: number of samples, even and ``2 <= m <= 2**n_qubits``.
+        m: number of samples, 1 or even, ``m <= 2**n_qubits``.
         seed: integer ``>= 0`` (states and labels use independent streams).
         kind: ``"haar"`` or ``"basis"`` (see :func:`orthogonal_states`).
 
@@ -428,18 +429,19 @@ def orthogonal_classification(n_qubits: int, m: int, seed: int, kind: str = "haa
         A :class:`Dataset` with ``states`` ``(m, d)``, ``features=None`` and labels ``(m,)`` in ``{+1, -1}``.
 
     Raises:
-        ValueError: if ``m`` is odd or larger than ``2**n_qubits``.
+        ValueError: if ``m`` is odd (other than 1) or larger than ``2**n_qubits``.
 
     Example:
         >>> data = orthogonal_classification(3, 4, seed=0)
         >>> data.states.shape, sorted(data.labels.tolist())
         ((4, 8), [-1.0, -1.0, 1.0, 1.0])
     """
-    m = check_int("m", m, 2)
-    if m % 2:
-        raise ValueError(f"m={m} is odd: half of the samples are labelled +1 and half -1, so pass an even m.")
+    m = check_int("m", m, 1)
+    if m % 2 and m > 1:
+        raise ValueError(f"m={m} is odd: half of the samples are labelled +1 and half -1, so pass an even m (or m=1).")
     states = orthogonal_states(n_qubits, m, seed, kind)
-    labels = _rng(seed, stream=3).permutation(np.repeat([1.0, -1.0], m // 2))
+    rng = _rng(seed, stream=3)
+    labels = rng.choice([1.0, -1.0], 1) if m == 1 else rng.permutation(np.repeat([1.0, -1.0], m // 2))
     return Dataset(
         states=states,
         labels=labels,
