@@ -381,6 +381,8 @@ def _train_table(s: dict, cfg) -> Table:
         cols |= {"loss_mean": "mean loss"}
         if "sublinear_bound" in s:
             cols |= {"loss_bound": "bound (Thm 3.2)"}
+        if "asymptotic_distance" in s:
+            cols |= {"loss_asymptotic": "asymptotic (eq. 119)"}
     else:
         cols |= {"abs_eps_mean": "mean |eps|", "loss_mean": "mean loss"}  # with theory: in --json
     for label in cols.values():
@@ -417,6 +419,9 @@ def _train_table(s: dict, cfg) -> Table:
             text += (f"; every run's loss {'stayed' if b['holds'] else 'did NOT stay'} above its sublinear bound "
                      f"1/(c0 + c1 t)^2 of Thm 3.2 (c1 = {b['c1']:.4g}; the column is the bound of the mean loss, "
                      f"c0 = {b['c0']:.4g}; smallest loss/bound {b['min_ratio']:.3g})")
+        if "asymptotic_distance" in s:
+            text += (f"; the asymptotic column is the loss of the p -> infinity dynamics of M (its eq. (119)) from each "
+                     f"run's own M(theta(0)), {s['asymptotic_distance']:.3g} of L(0) away at most (mean over runs)")
         table.caption = (table.caption + " " if table.caption else "") + escape(text + ".")
     if "phase_predicted" in s:
         table.caption = (table.caption + " " if table.caption else "") + escape(

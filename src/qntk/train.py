@@ -277,7 +277,14 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
     if phase is not None:
         ds.attrs["phase"] = json.dumps(phase, sort_keys=True)
     if config.loss == "supervised" and model.dataset.states is not None and model.evaluation == "layered":
-        ds.attrs["unitarity"] = json.dumps(_unitarity(config, circuits, ds.theta.values), sort_keys=True)
+        info, asymptotic = _unitarity(config, circuits, ds.theta.values)
+        ds.attrs["unitarity"] = json.dumps(info, sort_keys=True)
+        if asymptotic is not None:
+            ds["loss_asymptotic"] = (("step", "circuit", "sample"), asymptotic)
+            ds.loss_asymptotic.attrs["description"] = (
+                "the loss of the asymptotic dynamics of M (You et al., ICML 2023, eq. (119); qntk.theory.convergence) "
+                "from each run's own M(theta(0)), the p -> infinity limit of the periodic ansatz, at tau = "
+                f"{info['tau_per_step']:.6g} per step")
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     ds.attrs["times"] = json.dumps({"theory_s": theory_s, "compile_s": compile_s[0],
@@ -294,27 +301,41 @@ def initial_thetas(seed: int, circuits: int, samples: int, n_params: int) -> np.
                      for i in range(circuits)])
 
 
-def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> dict:
+def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> tuple[dict, np.ndarray | None]:
     """002's checks of a supervised run on input states: the largest deviation of the spectrum of
     ``M(theta(t))`` from that of the observable over the snapshots of every run (unitarity conserves it),
-    and for a measurement of Pauli type with labels +-1 the rate ``c1`` of the sublinear bound (Thm 3.2)."""
+    for a measurement of Pauli type with labels +-1 the rate ``c1`` of the sublinear bound (Thm 3.2), and
+    where every trainable layer has one generator spectrum (the periodic ansatz) and ``d`` is at most
+    ``2^ASYMPTOTIC_MAX_QUBITS`` the loss of the asymptotic dynamics from each run's ``M(theta(0))`` at every
+    step (shape ``(steps + 1, circuit, sample)``, else None)."""
     model = config.model
     out: dict = {"spectrum_drift": None, "sublinear_c1": None}
     o = model.operator.matrix() if model.n_qubits <= convergence.DENSE_MAX_QUBITS else None
     if o is None:
         out["note"] = (f"M(theta) is a dense d x d matrix: spectrum_drift and the sublinear bound are computed up to "
                        f"{convergence.DENSE_MAX_QUBITS} qubits")
-        return out
-    out["spectrum_drift"] = convergence.spectrum_drift(
-        (kernels.measurement_operator(circuit, model.operator, theta)
-         for snapshot in thetas for circuit, runs in zip(circuits, snapshot) for theta in runs), o)
-    labels = model.dataset.labels
+        return out, None
+    measurements = [[[kernels.measurement_operator(circuit, model.operator, theta) for theta in runs]
+                     for circuit, runs in zip(circuits, snapshot)] for snapshot in thetas]
+    out["spectrum_drift"] = convergence.spectrum_drift((x for snap in measurements for c in snap for x in c), o)
+    asymptotic = None
+    data = model.dataset
+    try:
+        out["tau_per_step"] = convergence.time_scale(circuits[0], config.eta)
+    except ValueError:
+        pass
+    else:
+        if model.n_qubits <= ASYMPTOTIC_MAX_QUBITS:
+            tau = out["tau_per_step"] * np.arange(config.steps + 1)
+            asymptotic = np.array([[convergence.asymptotic_dynamics(m0, data.states, data.labels, tau).loss
+                                    for m0 in runs] for runs in measurements[0]]).transpose(2, 0, 1)
+    labels = data.labels
     if convergence.is_pauli_type(o) and np.all(np.abs(np.abs(labels) - 1.0) < 1e-12):
         out["sublinear_c1"] = convergence.sublinear_rate(circuits[0], config.eta, len(labels))
     else:
         out["note"] = ("the sublinear bound of You et al. (ICML 2023) Thm 3.2 needs a measurement with eigenvalues in "
                        "{-1, 0, +1} and labels +-1")
-    return out
+    return out, asymptotic
 
 
 def _run_warnings(config: TrainConfig, records: dict) -> list[str]:
@@ -432,7 +453,9 @@ def summarize(ds, n_rows: int = 6) -> dict:
     (``eps_rms``, ``eps_frozen_rms``); for a supervised run on input states 002's checks: ``spectrum_drift``
     (the largest deviation of the spectrum of ``M(theta(t))`` from the observable's over the snapshots) and,
     for a measurement of Pauli type, ``sublinear_bound`` (``c0, c1, holds, min_ratio``:
-    :func:`qntk.theory.convergence.sublinear_bound` on every run's loss)."""
+    :func:`qntk.theory.convergence.sublinear_bound` on every run's loss); with the asymptotic dynamics
+    (the periodic ansatz) ``loss_asymptotic`` per row and ``asymptotic_distance``, the mean over runs of
+    ``max_t |L(t) - L_asym(t)| / L(0)``."""
     steps = np.unique(np.linspace(0, ds.sizes["step"] - 1, n_rows).round().astype(int))
     eps = ds.eps.values
     k_trace = np.trace(ds.K.values, axis1=-2, axis2=-1)
@@ -481,6 +504,12 @@ def summarize(ds, n_rows: int = 6) -> dict:
                 r["loss_bound"] = bound["bound_mean"][r["step"]]
         if "note" in u:
             theory["unitarity_note"] = u["note"]
+    if "loss_asymptotic" in ds:  # 002 eq. (119) from each run's M(theta(0))
+        asym = ds.loss_asymptotic.values
+        for r in rows:
+            r["loss_asymptotic"] = float(asym[r["step"]].mean())
+        loss = ds.loss.values
+        theory["asymptotic_distance"] = float(np.mean(np.max(np.abs(loss - asym), axis=0) / loss[0]))
     return {
         "rows": rows,
         "final_loss_mean": rows[-1]["loss_mean"],
@@ -502,6 +531,10 @@ def _rms(x: np.ndarray) -> float:
 def _config_key(config: TrainConfig) -> str:
     return json.dumps(config.to_dict(), sort_keys=True)
 
+
+#: Largest number of qubits for which a supervised run on input states carries the asymptotic dynamics of
+#: 002 (one ODE of a dense d x d matrix per run).
+ASYMPTOTIC_MAX_QUBITS = 7
 
 #: Least seconds between two checkpoints of a run (saving costs a copy of every record so far).
 CHECKPOINT_SECONDS = 30.0

@@ -114,6 +114,9 @@ def test_a_supervised_run_reports_the_conserved_spectrum_and_the_sublinear_bound
     assert b["holds"] and b["min_ratio"] >= 1.0
     assert b["c1"] == pytest.approx(convergence.sublinear_rate(model.circuit(seed=0), 0.02, 4))
     assert s["rows"][-1]["loss_mean"] >= s["rows"][-1]["loss_bound"]
+    # the asymptotic dynamics starts at each run's own M(theta(0)): the same loss at step 0
+    assert s["rows"][0]["loss_asymptotic"] == pytest.approx(s["rows"][0]["loss_mean"], rel=1e-10)
+    assert 0 < s["asymptotic_distance"] < 1
     scaled = Model("periodic", 3, 10, "pauli:label=ZII,gamma=3", data="orthogonal:m=4,seed=1")
     s = train.summarize(train.run(train.TrainConfig(scaled, eta=0.002, steps=20, samples=2, loss="supervised"),
                                   progress=False))
