@@ -81,6 +81,21 @@ def test_k_pert_shrinks_as_the_number_of_parameters_grows():
     assert ratios[0] > ratios[1] > ratios[2] and abs(slope + 0.5) < 0.15, (ratios, slope)
 
 
+def test_model_level_calls_agree_with_the_pieces():
+    model = Model("periodic", 3, 12, "pauli:label=ZII,gamma=2", data="orthogonal:m=4,seed=3")
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 12)
+    out = convergence.at_initialization(model, theta, seed=1)
+    np.testing.assert_allclose(out["K_asym"], convergence.k_asym(out["M"], model.dataset.states), atol=1e-12)
+    np.testing.assert_allclose(out["K"], (out["K_asym"] + out["K_pert"]) * convergence.time_scale(model.circuit(seed=1), 1.0),
+                               atol=1e-10)
+    sol = convergence.asymptotic_from(model, theta, 0.01, [0, 10, 20], seed=1)
+    r0 = np.real(np.einsum("ja,ab,jb->j", model.dataset.states.conj(), out["M"], model.dataset.states)) - model.dataset.labels
+    np.testing.assert_allclose(sol.residuals[0], r0, atol=1e-12)
+    assert sol.tau[1] == pytest.approx(10 * convergence.time_scale(model.circuit(seed=1), 0.01))
+    with pytest.raises(ValueError, match="input states"):
+        convergence.at_initialization(Model("periodic", 3, 4, "ZII"), np.zeros(4))
+
+
 def test_pauli_type_and_sublinear_rate():
     assert convergence.is_pauli_type(observables.pauli_measurement("ZI").matrix())
     assert convergence.is_pauli_type(np.diag([1.0, 0.0, -1.0, 0.0]))  # the remark after 002 Thm 3.2's proof

@@ -9,6 +9,7 @@ lie in {-1, 0, +1} and labels +-1 the loss can only fall sublinearly (002 Thm 3.
 follows the asymptotic dynamics of ``M`` alone (002 eq. (10), App. D eq. (119),
 :func:`asymptotic_dynamics`), governed by the time-dependent ``K_asym(M)`` (002 eq. (7), :func:`k_asym`);
 :func:`kernel_decomposition` splits a circuit's kernel into ``K_asym + K_pert`` (002 Lemma 4.1).
+:func:`at_initialization` and :func:`asymptotic_from` take a :class:`~qntk.models.Model` and an angle vector.
 
 Normalization. 002 writes ``L = (1/2m) sum_j r_j^2`` and the gradient flow ``dtheta/dt = -eta_002 grad L``;
 ``qntk train`` uses ``L = sum_j r_j^2 / 2`` and steps ``theta <- theta - eta sum_j r_j g_j``, so
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import kernels
+from ..models import Model
 from ..models.circuits import Circuit, generator_matrices
 
 #: Largest number of qubits for which runs report the spectrum of the dense ``M(theta)``.
@@ -183,3 +186,32 @@ def initial_measurement(n_qubits: int, gamma: float, seed: int) -> np.ndarray:
     d = 2**n_qubits
     u = unitary_group.rvs(d, random_state=np.random.default_rng(seed))
     return gamma * (u * np.repeat([1.0, -1.0], d // 2)) @ u.conj().T
+
+
+def at_initialization(model: Model, theta, seed: int = 0) -> dict:
+    """002's objects for one angle vector ``theta`` of ``model`` (a model with input states as data, whose
+    circuit is drawn with ``seed``): the measurement ``M`` (:func:`qntk.kernels.measurement_operator`), the
+    kernel ``K`` of Lemma 3.1 (eq. (4), qntk's scale), and its split ``K_asym``, ``K_pert`` of Lemma 4.1
+    (:func:`kernel_decomposition`; needs one generator spectrum for every layer)."""
+    data = _input_states(model)
+    circuit = model.circuit(seed=seed)
+    m = kernels.measurement_operator(circuit, model.operator, theta)
+    k = kernels.measurement_kernel(circuit, model.operator, theta, data.states)
+    k_a, k_p = kernel_decomposition(k, m, data.states, circuit)
+    return {"M": m, "K": k, "K_asym": k_a, "K_pert": k_p}
+
+
+def asymptotic_from(model: Model, theta, eta: float, steps, seed: int = 0) -> Asymptotic:
+    """The asymptotic dynamics (:func:`asymptotic_dynamics`) from ``M(theta)`` of ``model`` (circuit ``seed``),
+    read at the training ``steps`` of gradient descent at ``eta`` (``tau = time_scale * step``): what training
+    of the same model from ``theta`` approaches as ``p`` grows (002 Thm 4.2)."""
+    data = _input_states(model)
+    circuit = model.circuit(seed=seed)
+    m = kernels.measurement_operator(circuit, model.operator, theta)
+    return asymptotic_dynamics(m, data.states, data.labels, time_scale(circuit, eta) * np.asarray(steps, dtype=float))
+
+
+def _input_states(model: Model):
+    if model.dataset is None or model.dataset.states is None:
+        raise ValueError("002's analysis needs a model whose data are input states, such as data='orthogonal:m=4'.")
+    return model.dataset

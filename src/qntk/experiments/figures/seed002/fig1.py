@@ -8,6 +8,9 @@ Checked on every run (the table):
 * 002 Thm 3.2: ``L(t) >= 1 / (c0 + c1 t)^2`` with ``c0 = L(0)^(-1/2)`` and ``c1 = 12 eta sum_l ||H^(l)||^2``
   (:func:`qntk.theory.convergence.sublinear_bound`), at every recorded step of every run;
 * unitarity: the spectrum of ``M(theta(t))`` stays that of ``M_0`` (002 Sec. 3), to float64 rounding;
+* 002 Lemma 4.1: the kernel of each run at initialization, over ``p tr(H^2) / (d^2 - 1)``, is
+  ``K_asym(M(0)) + K_pert`` (:func:`qntk.theory.convergence.kernel_decomposition`); the relative norm of
+  ``K_pert`` is fitted by a power of ``p`` (``p^(-1/2)`` for a sum of ``p`` independent Haar terms);
 * 002 Thm 4.2: finite-``p`` training approaches the asymptotic dynamics of 002 eq. (119) started from the same
   ``M(0)`` as ``p`` grows; the largest distance between the loss curves (relative to ``L(0)``) is fitted by a
   power ``p^b`` of ``p``, and the row holds when ``b`` is negative by more than ``Z`` bootstrap standard errors
@@ -25,7 +28,7 @@ import time
 import numpy as np
 
 from ....theory import convergence
-from ..._table import Result, Z, bound_row, record
+from ..._table import Result, Z, bound_row, record, row
 from .. import _plot
 from .._checks import integer, integers, positive, validate
 from . import _setup
@@ -79,7 +82,18 @@ def run(config: Config, progress: bool = True) -> Result:
         rows.append(bound_row(f"d = {2**n}, p = {p}: smallest L(t) / bound(t) over every step of every run, Thm 3.2",
                               1.0, b["min_ratio"], f"c1 = {b['c1']:.3g} (qntk's loss, docs/conventions.md); "
                               f"mean L(T) = {r.loss[-1].mean():.3g}"))
+    pert = {}  # ||K_pert(0)|| / ||K_asym(0)|| of every run (Lemma 4.1)
+    for (n, p), r in sw.runs.items():
+        circuit, data = r.model.circuit(seed=0), r.model.dataset
+        pert[n, p] = np.array([np.linalg.norm(kp) / np.linalg.norm(ka) for ka, kp in
+                               (convergence.kernel_decomposition(r.kernel[0, i], m0, data.states, circuit)
+                                for i, m0 in enumerate(r.measurements[0]))])
     for n in config.qubits:
+        if len(config.params) > 1:
+            b, sem = _setup.power_fit(config.params, np.array([pert[n, p] for p in config.params]))
+            rows.append(row(f"d = {2**n}: exponent of ||K_pert(0)|| / ||K_asym(0)|| ~ p^b (Lemma 4.1)", -0.5, b, sem,
+                            "Delta(0) is a sum of p independent Haar terms: p^(-1/2); ratios "
+                            + ", ".join(f"{pert[n, p].mean():.3g}" for p in config.params)))
         drift = max(sw.runs[n, p].spectrum_drift for p in config.params)
         rows.append(bound_row(f"d = {2**n}: largest deviation of the spectrum of M(theta(t)) from M_0's", 1e-10, drift,
                               "unitarity (Sec. 3): tr(M^k) is conserved", lower=False))
@@ -104,6 +118,7 @@ def run(config: Config, progress: bool = True) -> Result:
             "distance": (("n_qubits", "p", "run"), [[sw.distance[n, p] for p in ps] for n in q]),
             "min_loss_over_bound": (("n_qubits", "p"), [[bound_ratio[n, p] for p in ps] for n in q]),
             "spectrum_drift": (("n_qubits", "p"), [[sw.runs[n, p].spectrum_drift for p in ps] for n in q]),
+            "k_pert_over_k_asym": (("n_qubits", "p", "run"), [[pert[n, p] for p in ps] for n in q]),
         },
         coords={"n_qubits": q, "p": ps, "step": np.arange(config.steps + 1), "step_asym": steps},
     )
