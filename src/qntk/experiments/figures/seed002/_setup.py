@@ -20,6 +20,7 @@ import numpy as np
 from .... import kernels, train
 from ....models import Model
 from ....theory import convergence
+from .. import _plot
 
 
 def model(n_qubits: int, n_params: int, gamma: float, m: int, data_seed: int) -> Model:
@@ -132,8 +133,6 @@ def plot_sweep(result, name: str, log_bound: bool):
     dynamics from the same M(0) (dashed) and, with ``log_bound``, Thm 3.2's bound of the mean loss (dotted);
     the last panel is the distance to the asymptotic dynamics against p, log-log, with Z-sem bars."""
     from matplotlib.figure import Figure
-
-    from .. import _plot
 
     d, c = result.data, result.config["config"]
     qubits, params = d.n_qubits.values, d.p.values
