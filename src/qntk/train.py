@@ -303,9 +303,9 @@ def initial_thetas(seed: int, circuits: int, samples: int, n_params: int) -> np.
 
 def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> tuple[dict, np.ndarray | None]:
     """002's checks of a supervised run on input states: the largest deviation of the spectrum of
-    ``M(theta(t))`` from that of the observable over the snapshots of every run (unitarity conserves it),
-    for a measurement of Pauli type with labels +-1 the rate ``c1`` of the sublinear bound (Thm 3.2), and
-    where every trainable layer has one generator spectrum (the periodic ansatz) and ``d`` is at most
+    ``M(theta(t))`` from that of the observable over the snapshots of every run (unitarity conserves it);
+    with ``config.theory``, for a measurement of Pauli type with labels +-1 the rate ``c1`` of the sublinear
+    bound (Thm 3.2), and where every trainable layer has one generator spectrum (the periodic ansatz) and ``d`` is at most
     ``2^ASYMPTOTIC_MAX_QUBITS`` the loss of the asymptotic dynamics from each run's ``M(theta(0))`` at every
     step (shape ``(steps + 1, circuit, sample)``, else None)."""
     model = config.model
@@ -318,8 +318,9 @@ def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> tuple[dict,
     measurements = [[[kernels.measurement_operator(circuit, model.operator, theta) for theta in runs]
                      for circuit, runs in zip(circuits, snapshot)] for snapshot in thetas]
     out["spectrum_drift"] = convergence.spectrum_drift((x for snap in measurements for c in snap for x in c), o)
-    asymptotic = None
-    data = model.dataset
+    asymptotic, data = None, model.dataset
+    if not config.theory:
+        return out, None
     try:
         out["tau_per_step"] = convergence.time_scale(circuits[0], config.eta)
     except ValueError:

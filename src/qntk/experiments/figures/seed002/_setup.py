@@ -12,7 +12,6 @@ angles (the "random initialization" of the periodic ansatz in 002 Thm 4.2). The 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +69,8 @@ def train_runs(n_qubits: int, n_params: int, gamma: float, m: int, lr: float, st
                 measurements=measurements, snapshot_steps=ds.snapshot_step.values,
                 spectrum_drift=convergence.spectrum_drift([x for snap in measurements for x in snap],
                                                           mdl.operator.matrix()),
-                c1=json.loads(ds.attrs["unitarity"])["sublinear_c1"])
+                c1=convergence.sublinear_rate(circuits[0], eta, m)
+                if convergence.is_pauli_type(mdl.operator.matrix()) else None)
 
 
 def asymptotic(runs: Runs, steps: np.ndarray) -> list[convergence.Asymptotic]:
