@@ -65,3 +65,14 @@ def test_configs_reject_bad_fields():
         fig5.Config(runs=1)
     with pytest.raises(ValueError, match="snapshot_every"):
         fig6.Config(snapshot_every=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", [fig1, fig2, fig3, fig5, fig6])
+def test_paper_size_bounds_hold_and_fits_agree(module):
+    """At paper size every inequality row holds (Thm 3.2's bound, unitarity, K_asym moving by more than 5%, the
+    distance to the asymptotic dynamics shrinking with p) and every row outside its CI says why."""
+    result = module.run(module.Config(), progress=False)
+    for r in result.rows:
+        bound = "bound: 'yes' when it holds" in r["note"]
+        assert r["within_ci"] or (not bound and "outside the CI because" in r["note"]), r
