@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qntk.experiments.figures.seed002 import _setup, fig1, fig2, fig3, fig5, fig6
+from qntk.experiments.figures.seed002 import _setup, fig1, fig2, fig3, fig4, fig5, fig6
 from qntk.theory import convergence
 
 
@@ -68,7 +68,7 @@ def test_configs_reject_bad_fields():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", [fig1, fig2, fig3, fig5, fig6])
+@pytest.mark.parametrize("module", [fig1, fig2, fig3, fig4, fig5, fig6])
 def test_paper_size_bounds_hold_and_fits_agree(module):
     """At paper size every inequality row holds (Thm 3.2's bound, unitarity, K_asym moving by more than 5%, the
     distance to the asymptotic dynamics shrinking with p) and every row outside its CI says why."""
