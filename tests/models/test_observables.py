@@ -251,7 +251,7 @@ def test_malformed_expressions(expr, word):
         ("xxz:K=2", 3, "valid parameters are J, periodic"),
         ("xxz:J=abc", 3, "malformed"),
         ("xxz:periodic=maybe", 3, "true or false"),
-        ("xxz", 1, "n_qubits must be an integer >= 2"),
+        ("xxz", 1, "n_qubits must be >= 2 for a spin chain"),
         ("0.5*XX - ZZ", 3, "2 qubits but n_qubits is 3"),
         ("pauli:ZI", 3, "2 qubits but n_qubits is 3"),
         ("pauli:gamma=2", 2, "needs a Pauli label"),

@@ -676,6 +676,9 @@ def _format_terms(coefs: Sequence[float], labels: Sequence[str]) -> str:
 
 def _chain(n_qubits: int, periodic: bool, bond: dict[str, float], site: dict[str, float]) -> PauliSum:
     """``sum_bonds sum_P bond[P] P_i P_j + sum_i sum_P site[P] P_i`` on a chain of ``n_qubits``."""
+    if isinstance(n_qubits, (int, np.integer)) and not isinstance(n_qubits, bool) and n_qubits == 1:
+        raise ValueError("n_qubits must be >= 2 for a spin chain (xxz, tfim have couplings between neighbours), got 1: "
+                         "use more qubits or a one-qubit observable such as 'Z'.")
     n = check_int("n_qubits", n_qubits, 2)
     if not isinstance(periodic, (bool, np.bool_)):
         raise ValueError(f"periodic must be True or False, got {periodic!r}.")
