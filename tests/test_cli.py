@@ -137,6 +137,12 @@ def test_train_supervised_data_sets():
     assert "theory" not in summary
     first = summary["rows"][0]  # the frozen-QNTK prediction (003) starts at the run's own mean residuals
     assert first["eps_frozen_rms"] == pytest.approx(first["eps_rms"], rel=1e-12)
+    # 002's checks on input states: the spectrum of M(theta(t)) and, for a +-1 measurement, the sublinear bound
+    assert summary["spectrum_drift"] < 1e-12 and "sublinear_bound" not in summary  # XXZ is not of Pauli type
+    out = qntk("train", "--ansatz", "periodic", "--qubits", "3", "--layers", "6", "--observable", "pauli:label=ZII",
+               "--data", "orthogonal:m=4", "--eta", "0.01", "--steps", "10", "--samples", "2", "--json")
+    bound = json.loads(out.stdout)["sublinear_bound"]
+    assert bound["holds"] and bound["c0"] > 0 and bound["c1"] > 0
     out = qntk("train", "--ansatz", "reuploading", "--qubits", "2", "--layers", "2", "--data", "tfim:points=5",
                "--eta", "0.05", "--steps", "3", "--samples", "2", "--json")
     assert out.returncode == 0, out.stderr
