@@ -149,8 +149,8 @@ def plot(result: Result):
             y = d.lambda_min.sel(gamma=g, m=m).mean("run") / (2 * g2m1[j])
             left.plot(x, y, markers[k % len(markers)] + "-", color=f"C{j}", ms=4,
                       label=f"gamma = {g:g}, m = {m}")
-    _plot.decorate(left, "$m / d$", r"$\lambda_{min}(K_{asym}) / (2(\gamma^2 - 1))$", "collapse on m/d", legend_size=6)
-    left.set_xscale("log")
+    _plot.decorate(left, "$m / d$", r"$\lambda_{min}(K_{asym}) / (2(\gamma^2 - 1))$", "collapse on m/d", legend_size=6,
+                   log="x")
     for i, n in enumerate(d.n_qubits.values):
         y = d.lambda_min.sel(n_qubits=n).isel(m=0)
         _plot.errorbar(right, g2m1, y.mean("run"), y.std("run", ddof=1) / np.sqrt(y.sizes["run"]), f"d = {2 ** int(n)}",
