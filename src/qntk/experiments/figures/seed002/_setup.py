@@ -12,6 +12,7 @@ angles (the "random initialization" of the periodic ansatz in 002 Thm 4.2). The 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,9 @@ import numpy as np
 from .... import kernels, train
 from ....models import Model
 from ....theory import convergence
+from ..._table import Z, bound_row
 from .. import _plot
+from .._checks import integer, integers, positive, validate
 
 
 def model(n_qubits: int, n_params: int, gamma: float, m: int, data_seed: int) -> Model:
@@ -104,6 +107,37 @@ def power_fit(x, y_runs: np.ndarray, n_boot: int = 200, seed: int = 0) -> tuple[
     return float(slope), float(np.std(boot, ddof=1))
 
 
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """Settings of a sweep over d and p (002 Figs. 1 and 4; their defaults are Fig. 1's, the paper's).
+
+    Attributes:
+        qubits: ``n`` of each panel (``d = 2^n``).
+        params: the numbers of parameters ``p`` (layers of the periodic ansatz).
+        m: training states.
+        gamma: scaling of the Pauli measurement.
+        lr: 002's learning rate times ``p`` (its ``eta = lr / p`` on ``(1/2m) sum r^2``).
+        steps: gradient-descent steps.
+        runs: initializations (each with its own Haar ``U_l``) per point.
+        points: steps on which the asymptotic dynamics is compared.
+        seed: master seed of data, circuits and angles.
+    """
+
+    qubits: tuple[int, ...] = (5, 6)
+    params: tuple[int, ...] = (10, 20, 40, 80)
+    m: int = 4
+    gamma: float = 1.0
+    lr: float = 1e-3
+    steps: int = 10000
+    runs: int = 10
+    points: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        validate(self, qubits=integers(2), params=integers(1), m=integer(2), gamma=positive, lr=positive,
+                 runs=integer(2), points=integer(2))
+
+
 @dataclass
 class Sweep:
     """Finite-``p`` runs over qubit numbers and parameter counts, with the asymptotic dynamics beside them."""
@@ -126,6 +160,52 @@ def sweep(config, progress: bool) -> Sweep:
             out.runs[n, p], out.asym[n, p] = r, asymptotic(r, steps)
             out.distance[n, p] = distance(r, out.asym[n, p], steps)
     return out
+
+
+def sweep_rows(config: SweepConfig, sw: Sweep) -> list[dict]:
+    """Per d: the largest deviation of the spectrum of ``M(theta(t))`` over every run and p (unitarity), and
+    the distance to the asymptotic dynamics fitted by ``p^b``: the row holds when ``b + Z sem < 0`` (the distance
+    shrinks by ``2^b`` when p doubles; 002 Thm 4.2)."""
+    rows = []
+    for n in config.qubits:
+        drift = max(sw.runs[n, p].spectrum_drift for p in config.params)
+        rows.append(bound_row(f"d = {2**n}: largest deviation of the spectrum of M(theta(t)) from M_0's", 1e-10, drift,
+                              "unitarity (Sec. 3): tr(M^k) is conserved", lower=False))
+        if len(config.params) > 1:
+            dist = np.array([sw.distance[n, p] for p in config.params])
+            b, sem = power_fit(config.params, dist)
+            rows.append(bound_row(f"d = {2**n}: factor on the distance to the asymptotic dynamics when p doubles, "
+                                  f"2^(b + {Z:g} sem) for a fitted p^b", 1.0, 2.0 ** (b + Z * sem),
+                                  f"b = {b:.3g} +- {sem:.2g} (bootstrap over runs); distances "
+                                  + ", ".join(f"{x:.3g}" for x in dist.mean(axis=1))
+                                  + " for p = " + ", ".join(map(str, config.params)) + "; Thm 4.2: it vanishes as p grows",
+                                  lower=False))
+    return rows
+
+
+def sweep_data(config: SweepConfig, sw: Sweep, *, per_run: dict | None = None, per_step: dict | None = None,
+               per_point: dict | None = None):
+    """The sweep's Dataset over ``(n_qubits, p)``: losses, asymptotic losses, distances and spectrum drifts, and
+    the figure's own variables, each a dict ``(n, p) -> value``: one value per run (``per_run``), per step
+    (``per_step``) or one (``per_point``)."""
+    import xarray as xr
+
+    q, ps = list(config.qubits), list(config.params)
+
+    def grid_of(values: dict):
+        return [[values[n, p] for p in ps] for n in q]
+
+    variables = {
+        "loss": (("n_qubits", "p", "step", "run"), grid_of({k: r.loss for k, r in sw.runs.items()})),
+        "loss_asymptotic": (("n_qubits", "p", "step_asym", "run"),
+                            grid_of({k: np.stack([s.loss / config.m for s in a], axis=1) for k, a in sw.asym.items()})),
+        "distance": (("n_qubits", "p", "run"), grid_of(sw.distance)),
+        "spectrum_drift": (("n_qubits", "p"), grid_of({k: r.spectrum_drift for k, r in sw.runs.items()})),
+    }
+    for extra, dims in ((per_run, ("run",)), (per_step, ("step",)), (per_point, ())):
+        variables.update({name: (("n_qubits", "p") + dims, grid_of(values)) for name, values in (extra or {}).items()})
+    return xr.Dataset(variables, coords={"n_qubits": q, "p": ps, "step": np.arange(config.steps + 1),
+                                         "step_asym": sw.steps})
 
 
 def plot_sweep(result, name: str, log_bound: bool):

@@ -28,9 +28,7 @@ import time
 import numpy as np
 
 from ....theory import convergence
-from ..._table import Result, Z, bound_row, record, row
-from .. import _plot
-from .._checks import integer, integers, positive, validate
+from ..._table import Result, bound_row, record, row
 from . import _setup
 
 NAME = "002-fig1"
@@ -38,34 +36,8 @@ TITLE = "002 Fig. 1: sublinear convergence with a Pauli measurement, d = 32, 64,
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    """Settings of 002 Fig. 1 (the defaults are the paper's).
-
-    Attributes:
-        qubits: ``n`` of each panel (``d = 2^n``).
-        params: the numbers of parameters ``p`` (layers of the periodic ansatz).
-        m: training states.
-        gamma: scaling of the Pauli measurement (1: Thm 3.2's setting).
-        lr: 002's learning rate times ``p`` (its ``eta = lr / p`` on ``(1/2m) sum r^2``).
-        steps: gradient-descent steps.
-        runs: initializations (each with its own Haar ``U_l``) per point.
-        points: steps on which the asymptotic dynamics is compared.
-        seed: master seed of data, circuits and angles.
-    """
-
-    qubits: tuple[int, ...] = (5, 6)
-    params: tuple[int, ...] = (10, 20, 40, 80)
-    m: int = 4
-    gamma: float = 1.0
-    lr: float = 1e-3
-    steps: int = 10000
-    runs: int = 10
-    points: int = 100
-    seed: int = 0
-
-    def __post_init__(self):
-        validate(self, qubits=integers(2), params=integers(1), m=integer(2), gamma=positive, lr=positive,
-                 runs=integer(2), points=integer(2))
+class Config(_setup.SweepConfig):
+    """Settings of 002 Fig. 1 (the defaults are the paper's; fields: :class:`._setup.SweepConfig`)."""
 
 
 QUICK = Config(qubits=(3,), params=(4, 16), steps=60, runs=3, points=10)
@@ -88,40 +60,16 @@ def run(config: Config, progress: bool = True) -> Result:
         pert[n, p] = np.array([np.linalg.norm(kp) / np.linalg.norm(ka) for ka, kp in
                                (convergence.kernel_decomposition(r.kernel[0, i], m0, data.states, circuit)
                                 for i, m0 in enumerate(r.measurements[0]))])
-    for n in config.qubits:
-        if len(config.params) > 1:
+    if len(config.params) > 1:
+        for n in config.qubits:
             b, sem = _setup.power_fit(config.params, np.array([pert[n, p] for p in config.params]))
             rows.append(row(f"d = {2**n}: exponent of ||K_pert(0)|| / ||K_asym(0)|| ~ p^b (Lemma 4.1)", -0.5, b, sem,
                             "Delta(0) is a sum of p independent Haar terms: p^(-1/2); ratios "
                             + ", ".join(f"{pert[n, p].mean():.3g}" for p in config.params)))
-        drift = max(sw.runs[n, p].spectrum_drift for p in config.params)
-        rows.append(bound_row(f"d = {2**n}: largest deviation of the spectrum of M(theta(t)) from M_0's", 1e-10, drift,
-                              "unitarity (Sec. 3): tr(M^k) is conserved", lower=False))
-        if len(config.params) > 1:
-            dist = np.array([sw.distance[n, p] for p in config.params])
-            b, sem = _setup.power_fit(config.params, dist)
-            rows.append(bound_row(f"d = {2**n}: factor on the distance to the asymptotic dynamics when p doubles, "
-                                  f"2^(b + {Z:g} sem) for a fitted p^b", 1.0, 2.0 ** (b + Z * sem),
-                                  f"b = {b:.3g} +- {sem:.2g} (bootstrap over runs); distances "
-                                  + ", ".join(f"{x:.3g}" for x in dist.mean(axis=1))
-                                  + " for p = " + ", ".join(map(str, config.params)) + "; Thm 4.2: it vanishes as p grows",
-                                  lower=False))
-    import xarray as xr
-
-    q, ps, steps = list(config.qubits), list(config.params), sw.steps
-    data = xr.Dataset(
-        {
-            "loss": (("n_qubits", "p", "step", "run"), [[sw.runs[n, p].loss for p in ps] for n in q]),
-            "loss_asymptotic": (("n_qubits", "p", "step_asym", "run"),
-                                [[np.stack([s.loss / config.m for s in sw.asym[n, p]], axis=1) for p in ps] for n in q]),
-            "bound_of_mean": (("n_qubits", "p", "step"), [[bound_mean[n, p] for p in ps] for n in q]),
-            "distance": (("n_qubits", "p", "run"), [[sw.distance[n, p] for p in ps] for n in q]),
-            "min_loss_over_bound": (("n_qubits", "p"), [[bound_ratio[n, p] for p in ps] for n in q]),
-            "spectrum_drift": (("n_qubits", "p"), [[sw.runs[n, p].spectrum_drift for p in ps] for n in q]),
-            "k_pert_over_k_asym": (("n_qubits", "p", "run"), [[pert[n, p] for p in ps] for n in q]),
-        },
-        coords={"n_qubits": q, "p": ps, "step": np.arange(config.steps + 1), "step_asym": steps},
-    )
+    rows += _setup.sweep_rows(config, sw)
+    data = _setup.sweep_data(config, sw, per_run={"k_pert_over_k_asym": pert}, per_step={"bound_of_mean": bound_mean},
+                             per_point={"min_loss_over_bound": bound_ratio})
+    q, ps = list(config.qubits), list(config.params)
     first = sw.runs[q[0], ps[0]]
     return Result(NAME, data, rows, record(NAME, TITLE, config, first.model,
                                            _setup.note(config.qubits, config.gamma, config.m, config.lr), start))

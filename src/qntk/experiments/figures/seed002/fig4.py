@@ -24,8 +24,7 @@ import time
 import numpy as np
 
 from ....theory import convergence
-from ..._table import Result, Z, bound_row, paired_row, record
-from .._checks import integer, integers, positive, validate
+from ..._table import Result, paired_row, record
 from . import _setup
 
 NAME = "002-fig4"
@@ -36,23 +35,12 @@ THRESHOLD = 1e-2
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    """Settings of 002 Fig. 4 (the fields of :class:`qntk.experiments.figures.seed002.fig1.Config`); ``steps`` is
-    qntk's choice (002 stops at a mean loss of 1e-2, reached within 1000 steps)."""
+class Config(_setup.SweepConfig):
+    """Settings of 002 Fig. 4 (fields: :class:`._setup.SweepConfig`); ``steps`` is qntk's choice (002 stops at
+    a mean loss of 1e-2, reached within 1000 steps)."""
 
-    qubits: tuple[int, ...] = (5, 6)
-    params: tuple[int, ...] = (10, 20, 40, 80)
-    m: int = 4
     gamma: float = 4.0
-    lr: float = 1e-3
     steps: int = 2000
-    runs: int = 10
-    points: int = 100
-    seed: int = 0
-
-    def __post_init__(self):
-        validate(self, qubits=integers(2), params=integers(1), m=integer(2), gamma=positive, lr=positive,
-                 runs=integer(2), points=integer(2))
 
 
 QUICK = Config(qubits=(3,), params=(4, 16), steps=60, runs=3, points=10, lr=0.02)
@@ -94,31 +82,9 @@ def run(config: Config, progress: bool = True) -> Result:
         rows.append(paired_row(f"d = {2**n}, p = {p}: lambda_min(K_asym) at the end, asymptotic dynamics (eq. (7))",
                                lam_asym[n, p], lam_sim[n, p],
                                f"Thm 4.4's leading term 2 gamma^2 (1 - 1/gamma^2) = {lead:.4g} (m/d -> 0)"))
-    for n in config.qubits:
-        drift = max(sw.runs[n, p].spectrum_drift for p in config.params)
-        rows.append(bound_row(f"d = {2**n}: largest deviation of the spectrum of M(theta(t)) from M_0's", 1e-10, drift,
-                              "unitarity (Sec. 3)", lower=False))
-        if len(config.params) > 1:
-            dist = np.array([sw.distance[n, p] for p in config.params])
-            b, sem = _setup.power_fit(config.params, dist)
-            rows.append(bound_row(f"d = {2**n}: factor on the distance to the asymptotic dynamics when p doubles, "
-                                  f"2^(b + {Z:g} sem) for a fitted p^b", 1.0, 2.0 ** (b + Z * sem),
-                                  f"b = {b:.3g} +- {sem:.2g} (bootstrap over runs); distances "
-                                  + ", ".join(f"{x:.3g}" for x in dist.mean(axis=1)), lower=False))
-    import xarray as xr
-
+    rows += _setup.sweep_rows(config, sw)
+    data = _setup.sweep_data(config, sw, per_run={"lambda_min_end": lam_sim, "lambda_min_end_asymptotic": lam_asym})
     q, ps = list(config.qubits), list(config.params)
-    data = xr.Dataset(
-        {
-            "loss": (("n_qubits", "p", "step", "run"), [[sw.runs[n, p].loss for p in ps] for n in q]),
-            "loss_asymptotic": (("n_qubits", "p", "step_asym", "run"),
-                                [[np.stack([s.loss / config.m for s in sw.asym[n, p]], axis=1) for p in ps] for n in q]),
-            "distance": (("n_qubits", "p", "run"), [[sw.distance[n, p] for p in ps] for n in q]),
-            "lambda_min_end": (("n_qubits", "p", "run"), [[lam_sim[n, p] for p in ps] for n in q]),
-            "lambda_min_end_asymptotic": (("n_qubits", "p", "run"), [[lam_asym[n, p] for p in ps] for n in q]),
-        },
-        coords={"n_qubits": q, "p": ps, "step": np.arange(config.steps + 1), "step_asym": sw.steps},
-    )
     first = sw.runs[q[0], ps[0]]
     return Result(NAME, data, rows, record(NAME, TITLE, config, first.model,
                                            _setup.note(config.qubits, config.gamma, config.m, config.lr), start))
