@@ -20,7 +20,12 @@ import textwrap
 import numpy as np
 
 from .._table import Z
-from ..papers import figure_title as title  # noqa: F401  (_plot.title, as the figures call it)
+from ..papers import figure_title
+
+
+def title(name: str) -> str:
+    """A figure's name and paper, for its title (:func:`qntk.experiments.papers.figure_title`)."""
+    return figure_title(name)
 
 
 def axes(width: float = 5.6):
