@@ -431,7 +431,8 @@ def _train_table(s: dict, cfg) -> Table:
             f"{', '.join(s['phase_measurement']['types'])}).")
     if "times" in s:
         t = s["times"]
-        took = _times(t["wall_s"], theory=t["theory_s"] or None, compile=t["compile_s"], simulation=t["simulation_s"])
+        took = _times(t["wall_s"], theory=t["theory_s"] or None, compile=t["compile_s"], simulation=t["simulation_s"],
+                      checks=t.get("checks_s"))
         table.caption = (table.caption + " " if table.caption else "") + f"Took {took}."
     return table
 

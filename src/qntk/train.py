@@ -16,7 +16,7 @@ exactly at the current angles.
 Every run records eps(t), the QNTK K(t) (the matrix over data points for the supervised loss),
 the loss, on request mu(t) (single-output losses), and snapshots of theta(t), in an xarray Dataset
 with dims ``step, circuit, sample, data, param``; its attributes hold the config, the seed, the
-package versions and the seconds spent on theory, compilation and simulation (``times``). For the quadratic loss the run also carries the theory of the mean residual,
+package versions and the seconds spent on theory, compilation, simulation and the checks after it (``times``). For the quadratic loss the run also carries the theory of the mean residual,
 ``eps_theory`` and ``eps_eq10`` over ``step`` (:func:`qntk.theory.mean_residual`, computed from the
 model alone before the simulation starts), the columns that ``qntk train`` prints. Runs are
 deterministic for a seed, show a progress bar, and checkpoint (every :data:`CHECKPOINT_SECONDS` and on
@@ -276,6 +276,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
             "matrix and residuals of the run's initialization (t = 0 only; qntk.theory.diagnostics)")
     if phase is not None:
         ds.attrs["phase"] = json.dumps(phase, sort_keys=True)
+    checks_start = time.perf_counter()
     if config.loss == "supervised" and model.dataset.states is not None and model.evaluation == "layered":
         info, asymptotic = _unitarity(config, circuits, ds.theta.values)
         ds.attrs["unitarity"] = json.dumps(info, sort_keys=True)
@@ -289,7 +290,7 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
         Path(checkpoint).unlink(missing_ok=True)
     ds.attrs["times"] = json.dumps({"theory_s": theory_s, "compile_s": compile_s[0],
                                     "simulation_s": simulation_s - compile_s[0],
-                                    "wall_s": time.perf_counter() - start})
+                                    "checks_s": time.perf_counter() - checks_start, "wall_s": time.perf_counter() - start})
     return ds
 
 
