@@ -58,7 +58,7 @@ def settings(config) -> dict:
         ...     n_qubits: int = 4
         ...     layers: tuple[int, ...] = (4, 8)
         >>> settings(Config(n_qubits=2))
-        {'config': {'n_qubits': 2, 'layers': (4, 8)}, 'paper_size': False, 'changed': {'n_qubits': 2}}
+        {'config': {'n_qubits': 2, 'layers': (4, 8)}, 'paper_size': False, 'changed': {'n_qubits': 2}, 'paper': {'n_qubits': 4}}
     """
     paper = type(config)()
     values = dataclasses.asdict(config)
@@ -115,10 +115,18 @@ def bound_row(quantity: str, bound: float, value: float, note: str = "", lower: 
         >>> bound_row("L / bound", 1.0, 3.5)["within_ci"], bound_row("drift", 1e-10, 2e-15, lower=False)["within_ci"]
         (True, True)
     """
-    r = row(quantity, bound, value, 0.0, f"{'lower' if lower else 'upper'} bound: 'yes' when it holds"
-            + (f"; {note}" if note else ""))
+    r = row(quantity, bound, value, 0.0, f"{'lower' if lower else 'upper'} {BOUND_NOTE}" + (f"; {note}" if note else ""))
     r["within_ci"] = bool(value >= bound) if lower else bool(value <= bound)
     return r
+
+
+#: How the note of a :func:`bound_row` starts (after "lower " or "upper ").
+BOUND_NOTE = "bound: 'yes' when it holds"
+
+
+def is_bound(r: dict) -> bool:
+    """Whether the row ``r`` is a :func:`bound_row` (an inequality, with no sampling error)."""
+    return r["note"].startswith((f"lower {BOUND_NOTE}", f"upper {BOUND_NOTE}"))
 
 
 def paired_row(quantity: str, theory_i, simulation_i, note: str = "") -> dict:
@@ -154,7 +162,7 @@ def markdown(result: Result) -> str:
     Example:
         >>> text = markdown(Result("000-fig1", None, [row("K̄", 2.0, 2.1, 0.05)], {"title": "t", "model_note": "m"}))
         >>> text.splitlines()[0], text.splitlines()[-1]
-        ('# 000-fig1: t', '| K̄ | 2 | 2.1 | 0.05 | 5.00% | yes |  |')
+        ('# 000-fig1 (Liu et al., PRL 2023, Fig. 1): t', '| K̄ | 2 | 2.1 | 0.05 | 5.00% | yes |  |')
     """
     cfg = result.config
     lines = [f"# {heading(result.name, cfg.get('title', ''))}{size_note(cfg)}", "", f"Model: {cfg.get('model_note', '')}", "",

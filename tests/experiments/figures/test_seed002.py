@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from qntk.experiments import _table
 from qntk.experiments.figures.seed002 import _setup, fig1, fig2, fig3, fig4, fig5, fig6
 from qntk.theory import convergence
 
@@ -50,7 +51,7 @@ def test_fig3_reads_the_asymptotic_dynamics_at_its_end(quick_result):
 def test_fig5_and_fig6_see_k_asym_move(quick_result):
     for name in ("002-fig5", "002-fig6"):
         result = quick_result(name)
-        assert all(r["within_ci"] for r in result.rows if r["theory"] in (0.05, 1e-6, 1e-10)), result.rows
+        assert all(r["within_ci"] for r in result.rows if _table.is_bound(r)), result.rows
     d = quick_result("002-fig6").data
     np.testing.assert_allclose(d.lambda_min.isel(snapshot_step=0), d.lambda_min_asymptotic.isel(snapshot_step=0),
                                rtol=1e-10)  # the asymptotic dynamics starts at each run's own M(theta(0))
@@ -74,5 +75,4 @@ def test_paper_size_bounds_hold_and_fits_agree(module):
     distance to the asymptotic dynamics shrinking with p) and every row outside its CI says why."""
     result = module.run(module.Config(), progress=False)
     for r in result.rows:
-        bound = "bound: 'yes' when it holds" in r["note"]
-        assert r["within_ci"] or (not bound and "outside the CI because" in r["note"]), r
+        assert r["within_ci"] or (not _table.is_bound(r) and "outside the CI because" in r["note"]), r
