@@ -59,6 +59,8 @@ def test_asymptotic_dynamics_follows_its_residual_law_and_keeps_the_spectrum():
     expected = -convergence.k_asym(m0, data.states) @ short.residuals[0]
     np.testing.assert_allclose(slope, expected, rtol=1e-5, atol=1e-6)
     assert short.spectrum_drift < 1e-9
+    with pytest.raises(ValueError, match="starting at 0"):
+        convergence.asymptotic_dynamics(m0, data.states, data.labels, np.array([0.5, 1.0]))
 
 
 def test_k_pert_shrinks_as_the_number_of_parameters_grows():

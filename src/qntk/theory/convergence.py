@@ -110,13 +110,13 @@ def time_scale(circuit: Circuit, eta: float) -> float:
     return float(eta * circuit.n_params * circuit.scale**2 * sq.pop() / (d * d - 1))
 
 
-def kernel_decomposition(kernel: np.ndarray, measurement: np.ndarray, states: np.ndarray, circuit: Circuit,
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def kernel_decomposition(kernel: np.ndarray, measurement: np.ndarray, states: np.ndarray,
+                         circuit: Circuit) -> tuple[np.ndarray, np.ndarray]:
     """``(K_asym, K_pert)`` of 002 Lemma 4.1 (eqs. (6)-(8)): a circuit's kernel matrix ``kernel`` (qntk's ``K``,
     :func:`qntk.kernels.qntk_matrix_fn`) over ``p s^2 tr(H_0^2) / (d^2 - 1)`` is ``K_asym(M) + K_pert``;
     ``K_pert`` vanishes as ``p`` grows."""
     ka = k_asym(measurement, states)
-    return ka, np.asarray(kernel) / (time_scale(circuit, 1.0)) - ka
+    return ka, np.asarray(kernel) / time_scale(circuit, 1.0) - ka
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,8 @@ def asymptotic_dynamics(m0: np.ndarray, states: np.ndarray, labels: np.ndarray, 
         return -(mm @ c - c @ mm).ravel()
 
     tau = np.asarray(tau, dtype=float)
+    if tau.ndim != 1 or tau.size < 2 or tau[0] != 0.0 or np.any(np.diff(tau) <= 0):
+        raise ValueError("tau must be increasing times starting at 0, such as np.linspace(0.0, 5.0, 51).")
     sol = solve_ivp(rhs, (0.0, float(tau[-1])), m0.ravel(), method="DOP853", t_eval=tau, rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"the asymptotic dynamics did not integrate: {sol.message}")
