@@ -693,6 +693,23 @@ def test_cache_computes_once_and_survives_a_read_only_dir(tmp_path, monkeypatch)
         _cache.cached("../escape", compute)
 
 
+def test_processes_that_need_one_entry_at_once_compute_it_once(tmp_path):
+    """Two processes ask for the same missing entry at the same time: one computes it (1 s), the other waits on
+    the lock and reads it."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "computed"
+    code = ("import time; from qntk.theory import _cache\n"
+            f"def compute():\n    open({str(log)!r}, 'a').write('x'); time.sleep(1.0); return 42\n"
+            "print(_cache.cached('shared-entry', compute))")
+    env = {**os.environ, "QNTK_CACHE_DIR": str(tmp_path / "cache")}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert outs == ["42", "42"] and log.read_text() == "x"
+
+
 def test_cache_dir_is_keyed_by_the_engine_and_haar_sources(tmp_path, monkeypatch):
     monkeypatch.delenv("QNTK_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

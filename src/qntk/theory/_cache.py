@@ -3,11 +3,13 @@
 Files live in ``<root>/haar/<key>/<name>.pkl``: ``<root>`` is :func:`qntk._provenance.cache_root`;
 ``<key>`` is a hash of the source of the modules
 whose code determines the stored results (:data:`SOURCES`), so that a code change never reads stale
-results. Writes are atomic; a read-only, missing or corrupt cache only costs time.
+results. Writes are atomic; processes that need the same entry at once compute it once (a file lock);
+a read-only, missing or corrupt cache only costs time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -61,13 +63,45 @@ def cached(name: str, compute: Callable[[], T]) -> T:
     if folder is None:
         return compute()
     path = folder / f"{name}.pkl"
-    try:
-        return pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
-    value = compute()
-    try:
-        write_atomic(path, pickle.dumps(value))
-    except OSError:
-        pass  # a read-only or missing cache only costs time
+    stored = _read(path)
+    if stored is not None:
+        return stored[0]
+    with _computing(path):  # another process may have stored it while this one waited
+        stored = _read(path)
+        if stored is not None:
+            return stored[0]
+        value = compute()
+        try:
+            write_atomic(path, pickle.dumps(value))
+        except OSError:
+            pass  # a read-only or missing cache only costs time
     return value
+
+
+def _read(path: Path) -> tuple | None:
+    """``(value,)`` stored at ``path``, or ``None``."""
+    try:
+        return (pickle.loads(path.read_bytes()),)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+@contextlib.contextmanager
+def _computing(path: Path):
+    """Holds an exclusive lock on ``<path>.lock`` (POSIX ``flock``): processes that need the same entry at the
+    same time (the workers of a test run, parallel jobs) compute it once; elsewhere, or where the lock file
+    cannot be made, nothing is locked."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".lock"), "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
