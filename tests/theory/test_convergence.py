@@ -124,7 +124,7 @@ def test_a_supervised_run_reports_the_conserved_spectrum_and_the_sublinear_bound
     """002 Thm 3.2 on a simulated run (periodic ansatz, Pauli measurement, 4 orthogonal states, labels +-1), with
     qntk's normalization; the gamma-scaled measurement is not of Pauli type and gets no bound."""
     model = Model("periodic", 3, 10, "pauli:label=ZII", data="orthogonal:m=4,seed=1")
-    s = train.summarize(train.run(train.TrainConfig(model, eta=0.02, steps=150, samples=3, loss="supervised"),
+    s = train.summarize(train.run(train.TrainConfig(model, eta=0.02, steps=60, samples=2, loss="supervised"),
                                   progress=False))
     assert s["spectrum_drift"] < 1e-12
     b = s["sublinear_bound"]
@@ -135,7 +135,7 @@ def test_a_supervised_run_reports_the_conserved_spectrum_and_the_sublinear_bound
     assert s["rows"][0]["loss_asymptotic"] == pytest.approx(s["rows"][0]["loss_mean"], rel=1e-10)
     assert 0 < s["asymptotic_distance"] < 1
     scaled = Model("periodic", 3, 10, "pauli:label=ZII,gamma=3", data="orthogonal:m=4,seed=1")
-    s = train.summarize(train.run(train.TrainConfig(scaled, eta=0.002, steps=20, samples=2, loss="supervised"),
+    s = train.summarize(train.run(train.TrainConfig(scaled, eta=0.002, steps=10, samples=2, loss="supervised"),
                                   progress=False))
     assert s["spectrum_drift"] < 1e-12 and "sublinear_bound" not in s
     assert "eigenvalues in {-1, 0, +1}" in s["unitarity_note"]
