@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import json
 import time
 import zipfile
@@ -316,9 +317,14 @@ def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> tuple[dict,
         out["note"] = (f"M(theta) is a dense d x d matrix: spectrum_drift and the sublinear bound are computed up to "
                        f"{convergence.DENSE_MAX_QUBITS} qubits")
         return out, None
-    measurements = [[[kernels.measurement_operator(circuit, model.operator, theta) for theta in runs]
-                     for circuit, runs in zip(circuits, snapshot)] for snapshot in thetas]
-    out["spectrum_drift"] = convergence.spectrum_drift((x for snap in measurements for c in snap for x in c), o)
+
+    def measurements(snapshot):
+        return [[kernels.measurement_operator(circuit, model.operator, theta) for theta in runs]
+                for circuit, runs in zip(circuits, snapshot)]
+
+    first = measurements(thetas[0])  # kept: the asymptotic dynamics starts there; later ones are read once
+    later = (x for snapshot in thetas[1:] for c in measurements(snapshot) for x in c)
+    out["spectrum_drift"] = convergence.spectrum_drift(itertools.chain((x for c in first for x in c), later), o)
     asymptotic, data = None, model.dataset
     if not config.theory:
         return out, None
@@ -330,7 +336,7 @@ def _unitarity(config: TrainConfig, circuits, thetas: np.ndarray) -> tuple[dict,
         if model.n_qubits <= ASYMPTOTIC_MAX_QUBITS:
             tau = out["tau_per_step"] * np.arange(config.steps + 1)
             asymptotic = np.array([[convergence.asymptotic_dynamics(m0, data.states, data.labels, tau).loss
-                                    for m0 in runs] for runs in measurements[0]]).transpose(2, 0, 1)
+                                    for m0 in runs] for runs in first]).transpose(2, 0, 1)
     labels = data.labels
     if convergence.is_pauli_type(o) and np.all(np.abs(np.abs(labels) - 1.0) < 1e-12):
         out["sublinear_c1"] = convergence.sublinear_rate(circuits[0], config.eta, len(labels))

@@ -13,12 +13,13 @@ angles (the "random initialization" of the periodic ansatz in 002 Thm 4.2). The 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from .... import kernels, train
-from ....models import Model
+from ....models import Model, states
 from ....theory import convergence
 from ..._table import Z, bound_row
 from .. import _plot
@@ -70,8 +71,7 @@ def train_runs(n_qubits: int, n_params: int, gamma: float, m: int, lr: float, st
     return Runs(model=mdl, loss=ds.loss.values[:, :, 0] / m, residuals=ds.eps.values[:, :, 0],
                 kernel=ds.K.values[:, :, 0], tau_per_step=convergence.time_scale(circuits[0], eta), eta=eta,
                 measurements=measurements, snapshot_steps=ds.snapshot_step.values,
-                spectrum_drift=convergence.spectrum_drift([x for snap in measurements for x in snap],
-                                                          mdl.operator.matrix()),
+                spectrum_drift=json.loads(ds.attrs["unitarity"])["spectrum_drift"],
                 c1=convergence.sublinear_rate(circuits[0], eta, m)
                 if convergence.is_pauli_type(mdl.operator.matrix()) else None)
 
@@ -81,6 +81,14 @@ def asymptotic(runs: Runs, steps: np.ndarray) -> list[convergence.Asymptotic]:
     data = runs.model.dataset
     tau = runs.tau_per_step * np.asarray(steps, dtype=float)
     return [convergence.asymptotic_dynamics(m0, data.states, data.labels, tau) for m0 in runs.measurements[0]]
+
+
+def asymptotic_run(n_qubits: int, gamma: float, m: int, tau: np.ndarray, seed: int) -> convergence.Asymptotic:
+    """One run of the asymptotic dynamics alone (002 Figs. 3, 5): ``m`` orthogonal states labelled +-1 and ``M(0)``
+    of eq. (120), both from ``seed``, read at the times ``tau`` (tolerances rtol = 1e-8, atol = 1e-10)."""
+    data = states.orthogonal_classification(n_qubits, m, seed=seed)
+    m0 = convergence.initial_measurement(n_qubits, gamma, seed=seed)
+    return convergence.asymptotic_dynamics(m0, data.states, data.labels, tau, rtol=1e-8, atol=1e-10)
 
 
 def grid(steps: int, points: int) -> np.ndarray:

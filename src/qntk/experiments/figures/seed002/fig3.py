@@ -27,8 +27,6 @@ import time
 
 import numpy as np
 
-from ....models import states
-from ....theory import convergence
 from ..._table import Result, bound_row, record, row
 from .. import _plot
 from .._checks import integer, integers, positive, sequence_of, validate
@@ -71,15 +69,8 @@ QUICK = Config(qubits=(3, 4), gammas=(2.0, 4.0), ms=(2,), runs=4, n_boot=50)
 def lambda_at_minimum(n_qubits: int, gamma: float, m: int, horizon: float, seed: int) -> tuple[float, float]:
     """``(lambda_min(K_asym), loss)`` at ``tau = horizon / gamma^2`` of one asymptotic run (data, labels and
     ``M(0)`` from ``seed``)."""
-    data = states.orthogonal_classification(n_qubits, m, seed=seed)
-    m0 = convergence.initial_measurement(n_qubits, gamma, seed=seed)
-    sol = convergence.asymptotic_dynamics(m0, data.states, data.labels, np.array([0.0, horizon / gamma**2]),
-                                          rtol=1e-8, atol=1e-10)
+    sol = _setup.asymptotic_run(n_qubits, gamma, m, np.array([0.0, horizon / gamma**2]), seed)
     return float(sol.k_asym_eigenvalues[-1, 0]), float(sol.loss[-1])
-
-
-def _fit(x, y_runs, seed: int, n_boot: int) -> tuple[float, float]:
-    return _setup.power_fit(x, y_runs, n_boot=n_boot, seed=seed)
 
 
 def run(config: Config, progress: bool = True) -> Result:
@@ -99,7 +90,7 @@ def run(config: Config, progress: bool = True) -> Result:
     g2m1 = np.array(config.gammas) ** 2 - 1.0
     rows = []
     if len(config.gammas) > 1:
-        b, sem = _fit(g2m1, lam[-1, :, 0], config.seed, config.n_boot)
+        b, sem = _setup.power_fit(g2m1, lam[-1, :, 0], n_boot=config.n_boot, seed=config.seed)
         x = config.ms[0] / 2 ** config.qubits[-1]
         rows.append(bound_row(f"|b - 1| for lambda_min ~ (gamma^2 - 1)^b at d = {2 ** config.qubits[-1]}, m = {config.ms[0]}",
                               x, abs(b - 1.0), f"b = {b:.4g} +- {sem:.2g} (bootstrap); Thm 4.4's leading term is "
@@ -110,13 +101,13 @@ def run(config: Config, progress: bool = True) -> Result:
     if len(config.qubits) > 1:
         for j, gamma in enumerate(config.gammas):
             for k, m in enumerate(config.ms):
-                b, sem = _fit(dims, deficit[:, j, k], config.seed, config.n_boot)
+                b, sem = _setup.power_fit(dims, deficit[:, j, k], n_boot=config.n_boot, seed=config.seed)
                 r = row(f"gamma = {gamma:g}, m = {m}: exponent of 1 - lambda_min / (2 (gamma^2 - 1)) against d",
                         -1.0, b, sem, "Thm 4.4: the correction is O(m^2/d) at fixed m; deficits "
                         + ", ".join(f"{x:.3g}" for x in deficit[:, j, k].mean(axis=1))
                         + " for d = " + ", ".join(f"{x:g}" for x in dims))
                 if not r["within_ci"] and len(dims) > 2:
-                    b2, sem2 = _fit(dims[1:], deficit[1:, j, k], config.seed, config.n_boot)
+                    b2, sem2 = _setup.power_fit(dims[1:], deficit[1:, j, k], n_boot=config.n_boot, seed=config.seed)
                     r["note"] += (f"; outside the CI because O(1/d) is the leading order only: at d = {dims[0]:g}, "
                                   f"m/d = {m / dims[0]:.2g} is not small, and without that d the exponent is "
                                   f"{b2:.3g} +- {sem2:.2g}")

@@ -18,8 +18,6 @@ import time
 
 import numpy as np
 
-from ....models import states
-from ....theory import convergence
 from ..._table import Result, bound_row, record
 from .. import _plot
 from .._checks import integer, integers, positive, sequence_of, validate
@@ -82,10 +80,7 @@ def run(config: Config, progress: bool = True) -> Result:
         task = bar.add_task("asymptotic dynamics", total=len(settings) * config.runs)
         for i, (n, gamma, m) in enumerate(settings):
             for r in range(config.runs):
-                seed = config.seed + 1000 * r + m
-                data = states.orthogonal_classification(n, m, seed=seed)
-                sol = convergence.asymptotic_dynamics(convergence.initial_measurement(n, gamma, seed=seed), data.states,
-                                                      data.labels, frac * config.horizon / gamma**2, rtol=1e-8, atol=1e-10)
+                sol = _setup.asymptotic_run(n, gamma, m, frac * config.horizon / gamma**2, config.seed + 1000 * r + m)
                 change[i, r], drift = sol.k_asym_relative_change, max(drift, sol.spectrum_drift)
                 bar.advance(task)
     rows = []
