@@ -163,11 +163,14 @@ def reference_generators(c) -> list[np.ndarray]:
 
 
 def reference_gates(c) -> list[np.ndarray]:
-    """Dense gates W_l of a circuit (dense, signed permutations, or identities)."""
+    """Dense gates W_l of a circuit (dense, signed permutations, local gate lists, or identities)."""
     if c.gate_kind == "dense":
         return list(np.asarray(c.w))
     if c.gate_kind == "perm":
         return [signed_perm_matrix(p, f) for p, f in zip(c.w_perm, c.w_phase)]
+    if c.gate_kind == "local":  # one block's gate lists, repeated
+        block = [gate_sequence(c.n_qubits, ops) for *_, ops in c.program]
+        return [block[l % len(block)] for l in range(c.n_layers)]
     return [np.eye(c.dim, dtype=complex)] * c.n_layers
 
 

@@ -64,6 +64,14 @@ def _perm_circuit():
     return circuits.from_paulis(["XY", "ZI", "YY", "IX", "ZX"], gates, scale=1.0, w_in=w_in)
 
 
+def _local_circuit():
+    """Local gates (tensor operations) with generators on one to three qubits, CZ, SWAP and a reversed CNOT,
+    repeating with a period of three layers, and one parameter shared by two layers."""
+    ops = [[("cnot", 0, 2), ("cz", 1, 2)], [], [("swap", 0, 1), ("cnot", 2, 1)]]
+    return circuits.from_paulis(["XYI", "IIZ", "YXZ"] * 2, circuits.local_gates(3, ops * 2), scale=0.5,
+                                param_index=[0, 1, 2, 3, 1, 4])
+
+
 CASES = {
     # name: (circuit builder, observable builder, target, number of features)
     "rpa": (lambda: ansatze.rpa(2, 5, seed=3), lambda: observables.xxz(2), -1.0, 0),
@@ -79,11 +87,12 @@ CASES = {
     "perm": (_perm_circuit, lambda: observables.pauli_sum("XZ - 0.6*YI + 0.3*ZZ"), 0.0, 0),
     "periodic": (lambda: ansatze.periodic(2, 5, seed=1), lambda: observables.xxz(2), -2.0, 0),
     "hva": (lambda: ansatze.hva(2, 2), lambda: observables.tfim(2), -1.5, 0),
+    "local": (_local_circuit, lambda: observables.pauli_sum("XZY - 0.6*ZIZ + 0.3*IYI"), 0.4, 0),
 }
 PAULI_CASES = ["rpa", "hea", "reuploading", "perm"]  # one Pauli layer per parameter: the theta-level shift rule is exact
 # Second-order tests (each case costs ~1.5 s of compilation): Pauli and diagonal generators, dense and perm
 # gates, 2 and 3 qubits, shared parameters, features and W_in are all represented.
-SECOND_ORDER_CASES = ["rpa", "rpa-3q", "reuploading", "shared", "periodic"]
+SECOND_ORDER_CASES = ["rpa", "rpa-3q", "reuploading", "shared", "periodic", "local"]
 
 
 class Fns(NamedTuple):

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._sim import engine
 from .models import Model
-from .models.circuits import Circuit, generator_matrices
+from .models.circuits import Circuit, generator_matrices, permutation_gate
 from .models.interop import FunctionCircuit
 
 
@@ -347,7 +347,11 @@ def _dense_layer(circuit: Circuit, layer: int, phi: float, g: np.ndarray) -> np.
     if circuit.gate_kind == "dense":
         return np.asarray(circuit.w[layer]) @ rot
     if circuit.gate_kind == "perm":
-        w = np.zeros_like(rot)
-        w[np.arange(circuit.dim), np.asarray(circuit.w_perm[layer])] = np.asarray(circuit.w_phase[layer])
-        return w @ rot
-    return rot
+        perm, phase = np.asarray(circuit.w_perm[layer]), np.asarray(circuit.w_phase[layer])
+    elif circuit.gate_kind == "local":
+        perm, phase = permutation_gate(circuit.n_qubits, circuit.program[layer % len(circuit.program)][3])
+    else:
+        return rot
+    w = np.zeros_like(rot)
+    w[np.arange(circuit.dim), perm] = phase
+    return w @ rot

@@ -246,13 +246,17 @@ def _gates_for(kind: str, rng, n: int, L: int):
         pairs = [circuits.permutation_gate(n, ops) for ops in ops_per_layer]
         gates = (np.stack([p for p, _ in pairs]), np.stack([f for _, f in pairs]))
         return gates, [gate_sequence(n, ops) for ops in ops_per_layer]
+    if kind == "local":
+        pool = [("cnot", 0, 1), ("cz", 0, n - 1), ("swap", 0, n - 1), ("cnot", n - 1, 0)]
+        ops_per_layer = [[pool[(l + j) % len(pool)] for j in range(l % 3)] for l in range(L)]
+        return circuits.local_gates(n, ops_per_layer), [gate_sequence(n, ops) for ops in ops_per_layer]
     return None, [np.eye(d, dtype=complex)] * L
 
 
 # Every (gate kind, scale) on 2 qubits, W_in on for s != 0.5; every gate kind on 3 qubits. (Each case is
 # one compilation of the engine: scale and kinds are static.)
-FROM_PAULIS_CASES = [(2, 5, kind, s, s != 0.5) for kind in ("dense", "perm", "none") for s in SCALES] + [
-    (3, 4, kind, 1.0, True) for kind in ("dense", "perm", "none")
+FROM_PAULIS_CASES = [(2, 5, kind, s, s != 0.5) for kind in ("dense", "perm", "local", "none") for s in SCALES] + [
+    (3, 4, kind, 1.0, True) for kind in ("dense", "perm", "local", "none")
 ]
 
 
@@ -269,6 +273,30 @@ def test_from_paulis_unitary_matches_reference(n, L, gate_kind, scale, with_w_in
     assert_unitary(u)
     ref = dense_product([pauli_matrix(lab) for lab in labels], dense, phi, scale, w_in)
     np.testing.assert_allclose(u, ref, rtol=0, atol=EXACT)
+
+
+def test_local_circuit_scans_one_block_and_stores_nothing_of_size_d():
+    """A hardware-efficient circuit is local: its structure is one block of static layers (2 n of them for
+    the HEA), repeated; no array of the circuit grows with d, so 20 qubits fit."""
+    c = ansatze.hea(20, 3)
+    assert c.gate_kind == "local" and len(c.program) == 40 and c.n_layers == 120
+    assert max(np.size(leaf) for leaf in jax.tree.leaves(c)) == c.n_layers
+    assert ansatze.reuploading(3, 2, block="hva").gate_kind == "local"
+
+
+def test_local_gates_fall_back_to_tables_for_wide_generators():
+    """A generator on more than LOCAL_MAX_SUPPORT qubits keeps the gates as signed-permutation tables."""
+    n = circuits.LOCAL_MAX_SUPPORT + 1
+    c = circuits.from_paulis(["X" * n, "Z" + "I" * (n - 1)], circuits.local_gates(n, [[("cnot", 0, 1)], []]))
+    assert c.gate_kind == "perm" and c.program is None
+    np.testing.assert_allclose(np.asarray(c.w_perm[0]), circuits.permutation_gate(n, [("cnot", 0, 1)])[0])
+
+
+@pytest.mark.parametrize(("ops", "match"), [([[("cnot", 0, 5)]], "distinct qubits"), ([[("iswap", 0, 1)]], "unknown gate"),
+                                            ([[("cnot", 0)]], "not \\(name, qubit, qubit\\)")])
+def test_local_gates_reject_bad_ops(ops, match):
+    with pytest.raises(ValueError, match=match):
+        circuits.local_gates(3, ops)
 
 
 @pytest.mark.parametrize("scale", SCALES)

@@ -2,7 +2,11 @@
 
 Every function here acts on ONE state and ONE angle vector; ensembles are obtained with
 ``jax.vmap`` (over angles, input states, and stacked circuits). The layer data is scanned over, so
-compile time does not depend on the depth L.
+compile time does not depend on the depth L. The layers of a local circuit (``gate_kind == "local"``)
+are the branches of a switch, one per layer of its repeating block, each with its static gates
+(:mod:`qntk._sim.local`): compile time grows with the block, not with the depth. (Unrolling a
+block's layers into one step instead lets XLA fuse them into expressions that re-read earlier layers,
+several times slower.)
 
 Conventions: layer ``l`` maps ``psi -> W_l exp(-i s phi_l G_l) psi``; see :mod:`qntk.models.circuits`.
 """
@@ -15,6 +19,7 @@ from jax import lax
 
 from ..models.circuits import Circuit
 from ..models.pauli import pauli_phases_jax
+from . import local
 
 
 def layer_angles(circuit: Circuit, theta: jax.Array, features: jax.Array | None = None) -> jax.Array:
@@ -32,17 +37,44 @@ def layer_angles(circuit: Circuit, theta: jax.Array, features: jax.Array | None 
 
 
 def _layers(circuit: Circuit, phi: jax.Array) -> dict:
-    """Per-layer arrays to scan over."""
-    xs = {"phi": phi}
-    for name in ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase"):
-        value = getattr(circuit, name)
-        if value is not None:
-            xs[name] = value
-    return xs
+    """Per-layer arrays to scan over. A local circuit's structure is static (``circuit.program``): only its
+    angles and each layer's place ``j`` in its block (the branch to take) are scanned over."""
+    if circuit.program:
+        return {"phi": phi, "j": jnp.arange(phi.shape[0]) % len(circuit.program)}
+    names = ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase")
+    return {"phi": phi} | {name: getattr(circuit, name) for name in names if getattr(circuit, name) is not None}
 
 
-def _gen(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
-    """``G_l psi``; ``psi`` may carry extra trailing columns."""
+def _forward_layer(circuit: Circuit, psi: jax.Array, layer: dict) -> jax.Array:
+    """``W_l exp(-i s phi_l G_l) psi``."""
+    if circuit.program:
+        branches = [lambda psi, phi, j=j: _gate(circuit, {"phi": phi}, _rotate(circuit, {"phi": phi}, psi, j=j), j)
+                    for j in range(len(circuit.program))]
+        return lax.switch(layer["j"], branches, psi, layer["phi"])
+    return _gate(circuit, layer, _rotate(circuit, layer, psi))
+
+
+def _backward_layer(circuit: Circuit, both: jax.Array, layer: dict):
+    """One layer of the adjoint sweep: ``(both, g)`` (see :func:`expval_and_grad`)."""
+
+    def step(both, phi, j=0):
+        layer_j = {**layer, "phi": phi}
+        both = _gate_adjoint(circuit, layer_j, both, j)
+        gen_both = _gen(circuit, layer_j, both, j)
+        g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], gen_both[:, 0]))
+        return _rotate(circuit, layer_j, both, inverse=True, gen_psi=gen_both, j=j), g
+
+    if circuit.program:
+        branches = [lambda both, phi, j=j: step(both, phi, j) for j in range(len(circuit.program))]
+        return lax.switch(layer["j"], branches, both, layer["phi"])
+    return step(both, layer["phi"])
+
+
+def _gen(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
+    """``G_l psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
+    if circuit.program:
+        x, z, _, _ = circuit.program[j]
+        return local.apply_pauli(psi, circuit.n_qubits, x, z)
     if circuit.generator_kind == "diagonal":
         return _bcast(layer["gen_diag"], psi) * psi
     k = jnp.arange(psi.shape[0], dtype=jnp.int32)
@@ -50,23 +82,29 @@ def _gen(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
     return _bcast(phases, psi) * psi[jnp.bitwise_xor(k, layer["gen_x"])]
 
 
-def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False, gen_psi=None) -> jax.Array:
+def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False, gen_psi=None, j: int = 0) -> jax.Array:
     """``exp(-i s phi G) psi``, or its inverse; ``psi`` may carry extra trailing columns.
 
-    ``gen_psi``, if given, is ``G psi`` already computed (Pauli generators only).
+    ``gen_psi``, if given, is ``G psi`` already computed (Pauli generators; a local circuit's rotation is one
+    contraction and does not use it).
     """
     angle = circuit.scale * layer["phi"]
     if inverse:
         angle = -angle
+    if circuit.program and gen_psi is None:
+        x, z, _, _ = circuit.program[j]
+        return local.rotate(psi, circuit.n_qubits, x, z, angle)
     if circuit.generator_kind == "diagonal":
         return _bcast(jnp.exp(-1j * angle * layer["gen_diag"]), psi) * psi
     if gen_psi is None:
-        gen_psi = _gen(circuit, layer, psi)
+        gen_psi = _gen(circuit, layer, psi, j)
     return jnp.cos(angle) * psi - 1j * jnp.sin(angle) * gen_psi
 
 
-def _gate(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
-    """``W_l psi``; ``psi`` may carry extra trailing columns."""
+def _gate(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
+    """``W_l psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
+    if circuit.program:
+        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][3])
     if circuit.gate_kind == "dense":
         return layer["w"] @ psi
     if circuit.gate_kind == "perm":
@@ -74,8 +112,10 @@ def _gate(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
     return psi
 
 
-def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
-    """``W_l^dagger psi``; ``psi`` may carry extra trailing columns."""
+def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
+    """``W_l^dagger psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
+    if circuit.program:
+        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][3], adjoint=True)
     if circuit.gate_kind == "dense":
         return jnp.conj(layer["w"]).T @ psi
     if circuit.gate_kind == "perm":
@@ -98,10 +138,7 @@ def prepare(circuit: Circuit, state: jax.Array | None) -> jax.Array:
 def evolve(circuit: Circuit, phi: jax.Array, state: jax.Array | None = None) -> jax.Array:
     """Output state ``U(phi) W_in |state>``."""
 
-    def step(psi, layer):
-        return _gate(circuit, layer, _rotate(circuit, layer, psi)), None
-
-    psi, _ = lax.scan(step, prepare(circuit, state), _layers(circuit, phi))
+    psi, _ = lax.scan(lambda psi, layer: (_forward_layer(circuit, psi, layer), None), prepare(circuit, state), _layers(circuit, phi))
     return psi
 
 
@@ -122,21 +159,11 @@ def expval_and_grad(circuit: Circuit, observable, phi: jax.Array, state: jax.Arr
     an ordinary JAX function, so forward-mode derivatives of the gradient (Hessians) work.
     """
     xs = _layers(circuit, phi)
-
-    def forward(psi, layer):
-        return _gate(circuit, layer, _rotate(circuit, layer, psi)), None
-
-    psi, _ = lax.scan(forward, prepare(circuit, state), xs)
+    psi, _ = lax.scan(lambda psi, layer: (_forward_layer(circuit, psi, layer), None), prepare(circuit, state), xs)
     chi = observable.apply(psi)
     value = jnp.real(jnp.vdot(psi, chi))
-
-    def backward(carry, layer):
-        both = _gate_adjoint(circuit, layer, carry)  # columns [b_l, a_l]
-        gen_both = _gen(circuit, layer, both)
-        g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], gen_both[:, 0]))
-        return _rotate(circuit, layer, both, inverse=True, gen_psi=gen_both), g
-
-    _, grad = lax.scan(backward, jnp.stack([psi, chi], axis=-1), xs, reverse=True)
+    _, grad = lax.scan(lambda both, layer: _backward_layer(circuit, both, layer), jnp.stack([psi, chi], axis=-1), xs,
+                       reverse=True)
     return value, grad
 
 

@@ -106,19 +106,14 @@ def hea(n_qubits: int, n_layers: int, *, scale: float = 0.5) -> _c.Circuit:
 
     Example:
         >>> c = hea(3, 2)
-        >>> (c.n_params, c.gate_kind)
-        (12, 'perm')
+        >>> (c.n_params, c.gate_kind, len(c.program))
+        (12, 'local', 6)
     """
     n = _c._check_qubits(n_qubits)
     blocks = _c._check_layers(n_layers)
     labels = [_single_qubit_label(n, q, a) for a in "YZ" for q in range(n)] * blocks
-    ident = _c.identity_gate(n)
-    wall = _c.permutation_gate(n, _brick_wall(n)) if n > 1 else ident
-    per_block = [ident] * (2 * n - 1) + [wall]
-    gates = per_block * blocks
-    perm = np.stack([g[0] for g in gates])
-    phase = np.stack([g[1] for g in gates])
-    return _c.from_paulis(labels, (perm, phase), scale=scale)
+    per_block = [()] * (2 * n - 1) + [_brick_wall(n)]
+    return _c.from_paulis(labels, _c.local_gates(n, per_block * blocks), scale=scale)
 
 
 def periodic_generator(dim: int) -> np.ndarray:
@@ -218,9 +213,8 @@ def reuploading(
         raise ValueError("block='hva' needs n_qubits >= 2 (it has ZZ couplings).")
     encoding_scale = check_real("encoding_scale", encoding_scale)
     labels, pidx, fidx, fscale, gates = [], [], [], [], []
-    ident = _c.identity_gate(n)
     ring = [("cnot", q, (q + 1) % n) for q in range(n if n > 2 else n - 1)]
-    wall = _c.permutation_gate(n, _brick_wall(n) if block == "ryrz" else ring) if n > 1 else ident
+    wall = _brick_wall(n) if block == "ryrz" else ring
     p = 0
 
     def layer(label, param):
@@ -228,7 +222,7 @@ def reuploading(
         pidx.append(param)
         fidx.append(-1)
         fscale.append(0.0)
-        gates.append(ident)
+        gates.append(())
 
     for _ in range(blocks):
         for q in range(n):
@@ -236,7 +230,7 @@ def reuploading(
             pidx.append(-1)
             fidx.append(q % n_features)
             fscale.append(encoding_scale * (1.0 if frequency == "low" else 2.0**q))
-            gates.append(ident)
+            gates.append(())
         if block == "hva":
             for label in (_bond_labels(n, "Z", True) if n > 1 else []):
                 layer(label, p)
@@ -249,10 +243,8 @@ def reuploading(
                 layer(_single_qubit_label(n, q, a), p)
                 p += 1
         gates[-1] = wall
-    perm = np.stack([g[0] for g in gates])
-    phase = np.stack([g[1] for g in gates])
     return _c.from_paulis(
-        labels, (perm, phase), scale=scale, param_index=pidx, feature_index=fidx, feature_scale=fscale
+        labels, _c.local_gates(n, gates), scale=scale, param_index=pidx, feature_index=fidx, feature_scale=fscale
     )
 
 

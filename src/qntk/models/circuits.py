@@ -18,7 +18,15 @@ Generators come in two kinds, chosen for speed:
   fixed gates (:func:`from_hermitian`), so that every layer still costs one matrix product.
 
 Fixed gates are ``"dense"`` d x d unitaries, ``"perm"`` signed permutations (CNOT, CZ, SWAP, X, Z
-products, applied in O(d)) or ``"none"``.
+products, applied in O(d) from a ``(L, d)`` table), ``"local"`` lists of two-qubit gates (CNOT, CZ,
+SWAP) applied as tensor operations on the state, or ``"none"``.
+
+Local circuits (Pauli generators and ``"local"`` gates, :class:`LocalGates`) are the fast path for
+hardware-efficient circuits at many qubits: their structure (each layer's Pauli string and gate list)
+is static, so every gate is a reshape-level operation on the state with nothing of size ``d`` stored
+per layer. The structure must repeat with some period (a *block* of layers, :attr:`Circuit.program`):
+the engine compiles one branch per layer of the block, so compile time grows with the block's length
+and not with the depth.
 
 All arrays are pytree leaves (stacked along a leading axis for ensembles of random circuits, see
 :func:`stack`); sizes and kinds are static, so a jitted function compiles once per shape and never
@@ -39,7 +47,11 @@ from ._spec import check_scale
 from .pauli import PauliString
 
 GENERATOR_KINDS = ("pauli", "diagonal")
-GATE_KINDS = ("dense", "perm", "none")
+GATE_KINDS = ("dense", "perm", "local", "none")
+LOCAL_MAX_SUPPORT = 4
+"""Largest number of qubits a generator of a local circuit acts on (its rotation is a ``2^w x 2^w`` matrix);
+circuits with larger generators keep their local gates as signed-permutation tables."""
+TWO_QUBIT_GATES = ("cnot", "cz", "swap")
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,9 @@ class Circuit:
         n_qubits, n_params, n_features: sizes.
         scale: the generator scale ``s``.
         generator_kind, gate_kind: see :data:`GENERATOR_KINDS`, :data:`GATE_KINDS`.
+        program: for ``"local"`` gates, the static structure of one block of layers: per layer
+            ``(x, z, n_y, ops)``, the Pauli masks of its generator and its gate list; the circuit's
+            layers repeat it ``n_layers / len(program)`` times. ``None`` otherwise.
     """
 
     gen_x: jax.Array | None
@@ -80,6 +95,7 @@ class Circuit:
     scale: float
     generator_kind: str
     gate_kind: str
+    program: tuple | None = None
 
     @property
     def dim(self) -> int:
@@ -218,8 +234,9 @@ def from_paulis(paulis: Sequence[str], gates=None, *, scale: float = 0.5, **layo
 
     Args:
         paulis: one label per layer, e.g. ``["XYZ", "ZZX"]`` (character q acts on qubit q).
-        gates: fixed gates ``W_l``: ``None``, an ``(L, d, d)`` array of unitaries, or a pair
-            ``(perm, phase)`` of ``(L, d)`` arrays for signed permutations.
+        gates: fixed gates ``W_l``: ``None``, an ``(L, d, d)`` array of unitaries, a pair
+            ``(perm, phase)`` of ``(L, d)`` arrays for signed permutations, or :class:`LocalGates`
+            (:func:`local_gates`; the fast path at many qubits).
         scale: generator scale ``s`` in ``exp(-i s theta G)``.
         layout: keywords shared by every constructor: ``w_in`` (an optional fixed unitary applied
             to the input state first); ``param_index``, ``feature_index``, ``feature_scale`` (the
@@ -252,7 +269,16 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w
               feature_index=None, feature_scale=None, check: bool = True) -> Circuit:
     """Validates the parts common to every generator kind and builds the :class:`Circuit`."""
     dim = 2**n_qubits
-    kind, w, w_perm, w_phase = _gates(n_layers, dim, gates, check)
+    program = None
+    if isinstance(gates, LocalGates):
+        if len(gates.ops) != n_layers:
+            raise ValueError(f"local gates give {len(gates.ops)} gate lists for {n_layers} layers: give one per layer.")
+        support = [bin(int(x) | int(z)).count("1") for x, z in zip(*(np.asarray(generators.get(k, [])) for k in ("gen_x", "gen_z")))]
+        if generator_kind == "pauli" and max(support) <= LOCAL_MAX_SUPPORT:
+            program = _program(generators, gates.ops)
+        else:  # the fast path needs static, local Pauli generators; the same gates as tables otherwise
+            gates = gates.signed_permutations(n_qubits)
+    kind, w, w_perm, w_phase = ("local", None, None, None) if program else _gates(n_layers, dim, gates, check)
     pidx, fidx, fscale, n_params, n_features = _layer_maps(n_layers, param_index, feature_index, feature_scale)
     fields = dict.fromkeys(("gen_x", "gen_z", "gen_ny", "gen_diag"))
     fields.update(generators)
@@ -271,7 +297,20 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w
         scale=check_scale(scale),
         generator_kind=generator_kind,
         gate_kind=kind,
+        program=program,
     )
+
+
+def _program(generators: dict, ops: tuple) -> tuple:
+    """One period of the static structure ``(x, z, n_y, ops)`` of the layers: the shortest block whose
+    repetition is the circuit (the whole circuit when nothing repeats)."""
+    keys = [(int(x), int(z), int(y), o) for x, z, y, o in
+            zip(np.asarray(generators["gen_x"]), np.asarray(generators["gen_z"]), np.asarray(generators["gen_ny"]), ops)]
+    n = len(keys)
+    for period in (p for p in range(1, n + 1) if n % p == 0):
+        if all(keys[i] == keys[i % period] for i in range(n)):
+            return tuple(keys[:period])
+    raise AssertionError("unreachable: the whole circuit is a period")  # pragma: no cover
 
 
 def from_diagonal(diagonals, gates=None, *, scale: float = 1.0, **layout) -> Circuit:
@@ -322,6 +361,8 @@ def from_hermitian(generators, gates=None, *, scale: float = 1.0, w_in=None, **a
     if err > 1e-10 * max(1.0, np.max(np.abs(g))):
         raise ValueError(f"generators are not Hermitian (max |G - G^dagger| = {err:.2e}); pass (G + G^dagger)/2.")
     evals, vecs = np.linalg.eigh(g)
+    if isinstance(gates, LocalGates):
+        gates = gates.signed_permutations(int(np.log2(d)))
     kind, w, w_perm, w_phase = _gates(L, d, gates)
     if kind == "none":
         fixed = np.tile(np.eye(d, dtype=complex), (L, 1, 1))
@@ -355,20 +396,15 @@ def permutation_gate(n_qubits: int, ops: Sequence[tuple[str, int, int]]) -> tupl
     # Track W as a map on basis states: W|j> = sign[j] |dest[j]>.
     dest = np.arange(d)
     sign = np.ones(d, dtype=complex)
-    for op in ops:
-        name, a, b = op[0].lower(), int(op[1]), int(op[2])
-        if a == b or not (0 <= a < n_qubits and 0 <= b < n_qubits):
-            raise ValueError(f"gate {op!r} needs two distinct qubits in 0..{n_qubits - 1}.")
+    for name, a, b in (_check_gate(op, n_qubits) for op in ops):
         ba, bb = 1 << (n_qubits - 1 - a), 1 << (n_qubits - 1 - b)
         if name == "cnot":
             dest = np.where(dest & ba, dest ^ bb, dest)
         elif name == "cz":
             sign = sign * np.where(((dest & ba) != 0) & ((dest & bb) != 0), -1.0, 1.0)
-        elif name == "swap":
+        else:  # swap
             bits_a, bits_b = (dest & ba) != 0, (dest & bb) != 0
             dest = dest & ~(ba | bb) | np.where(bits_b, ba, 0) | np.where(bits_a, bb, 0)
-        else:
-            raise ValueError(f"unknown gate {name!r} in a permutation gate list: use cnot, cz or swap.")
     perm = np.empty(d, dtype=np.int64)
     phase = np.empty(d, dtype=complex)
     perm[dest] = np.arange(d)
@@ -376,6 +412,38 @@ def permutation_gate(n_qubits: int, ops: Sequence[tuple[str, int, int]]) -> tupl
     return perm, phase
 
 
-def identity_gate(n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
-    d = 2**n_qubits
-    return np.arange(d), np.ones(d, dtype=complex)
+def _check_gate(op, n_qubits: int) -> tuple[str, int, int]:
+    """``(name, a, b)`` of a two-qubit gate such as ``("cnot", 0, 1)``, validated."""
+    try:
+        name, a, b = str(op[0]).lower(), int(op[1]), int(op[2])
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"gate {op!r} is not (name, qubit, qubit), e.g. ('cnot', 0, 1).") from None
+    if name not in TWO_QUBIT_GATES:
+        raise ValueError(f"unknown gate {name!r} in a gate list: use {', '.join(TWO_QUBIT_GATES)}.")
+    if a == b or not (0 <= a < n_qubits and 0 <= b < n_qubits):
+        raise ValueError(f"gate {op!r} needs two distinct qubits in 0..{n_qubits - 1}.")
+    return name, a, b
+
+
+@dataclass(frozen=True)
+class LocalGates:
+    """Fixed gates as a list of two-qubit gates per layer (``ops[l]``, applied in order after the rotation of
+    layer ``l``; empty for none), built by :func:`local_gates`."""
+
+    ops: tuple[tuple[tuple[str, int, int], ...], ...]
+
+    def signed_permutations(self, n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+        """The same gates as ``(perm, phase)`` tables, shape ``(L, d)`` each (:func:`permutation_gate`)."""
+        tables = {o: permutation_gate(n_qubits, o) for o in set(self.ops)}
+        return np.stack([tables[o][0] for o in self.ops]), np.stack([tables[o][1] for o in self.ops])
+
+
+def local_gates(n_qubits: int, ops_per_layer: Sequence[Sequence[tuple[str, int, int]]]) -> LocalGates:
+    """Validated :class:`LocalGates`: one list of ``("cnot" | "cz" | "swap", a, b)`` per layer.
+
+    Example:
+        >>> local_gates(2, [[], [("cnot", 0, 1)]]).ops
+        ((), (('cnot', 0, 1),))
+    """
+    n = _check_qubits(n_qubits)
+    return LocalGates(tuple(tuple(_check_gate(op, n) for op in ops) for ops in ops_per_layer))

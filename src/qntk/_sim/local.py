@@ -1,0 +1,79 @@
+"""Static local operations on a state vector, as tensor operations (no table of size ``d`` per gate).
+
+A gate on qubits ``a < b`` views the state ``psi`` of shape ``(d, ...)`` as a tensor of low rank,
+``(2^a, 2, 2^(b-a-1), 2, 2^(n-b-1), ...)``, with one axis of size 2 per qubit it acts on (qubit ``q`` is
+bit ``n - 1 - q`` of the basis index, as in :class:`qntk.models.pauli.PauliString`); trailing axes
+(extra columns) are carried along. Every argument that describes a gate is a Python int or string,
+so each function traces to a few reshapes, flips, slices and multiplications that XLA fuses into
+one pass over the state. The view has low rank (one axis of size 2 per acted-on qubit, not per qubit:
+the latter makes XLA's compile time explode at a dozen qubits). A permutation gate reads one entry per
+output entry (slices, never a select, which reads both branches: fused over a chain of gates, such
+reads multiply).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def _view(psi: jnp.ndarray, n_qubits: int, qubits: tuple[int, ...]) -> tuple[jnp.ndarray, tuple[int, ...]]:
+    """``psi`` reshaped with one axis of size 2 for each of the (sorted, distinct) ``qubits``; the axes."""
+    shape, axes, start = [], [], 0
+    for q in qubits:
+        shape += [2**(q - start), 2]
+        axes.append(len(shape) - 1)
+        start = q + 1
+    shape.append(2**(n_qubits - start))
+    return psi.reshape(tuple(shape) + psi.shape[1:]), tuple(axes)
+
+
+def _along(values, axes: tuple[int, ...], ndim: int) -> np.ndarray:
+    """``values`` (one axis of size 2 per entry of ``axes``) shaped to broadcast against a tensor of ``ndim`` axes."""
+    shape = [1] * ndim
+    for axis in axes:
+        shape[axis] = 2
+    return np.asarray(values).reshape(shape)
+
+
+def _qubits(mask: int, n_qubits: int) -> tuple[int, ...]:
+    return tuple(q for q in range(n_qubits) if mask >> (n_qubits - 1 - q) & 1)
+
+
+def apply_pauli(psi: jnp.ndarray, n_qubits: int, x: int, z: int) -> jnp.ndarray:
+    """``P psi`` for the Pauli string with masks ``x``, ``z`` (a Y where both bits are set):
+    ``(P psi)[k] = i^{n_y} (-1)^{|(k ^ x) & z|} psi[k ^ x]``, i.e. the Z signs, then the X flips."""
+    support = _qubits(x | z, n_qubits)
+    t, axes = _view(psi, n_qubits, support)
+    for q, axis in zip(support, axes):
+        if z >> (n_qubits - 1 - q) & 1:
+            t = t * _along([1.0, -1.0], (axis,), t.ndim)
+    flips = tuple(axis for q, axis in zip(support, axes) if x >> (n_qubits - 1 - q) & 1)
+    if flips:
+        t = jnp.flip(t, axis=flips)
+    n_y = bin(x & z).count("1")
+    if n_y % 4:
+        t = t * (1j ** (n_y % 4))
+    return t.reshape(psi.shape)
+
+
+def rotate(psi: jnp.ndarray, n_qubits: int, x: int, z: int, angle) -> jnp.ndarray:
+    """``exp(-i angle P) psi = cos(angle) psi - i sin(angle) P psi``."""
+    return jnp.cos(angle) * psi - 1j * jnp.sin(angle) * apply_pauli(psi, n_qubits, x, z)
+
+
+def apply_gates(psi: jnp.ndarray, n_qubits: int, ops: tuple, adjoint: bool = False) -> jnp.ndarray:
+    """The two-qubit gates ``ops`` (``("cnot", control, target)``, ``("cz", a, b)``, ``("swap", a, b)``) applied
+    in order, or their adjoint (the reverse order: each of these gates is its own inverse)."""
+    for name, a, b in (reversed(ops) if adjoint else ops):
+        t, (axis_lo, axis_hi) = _view(psi, n_qubits, tuple(sorted((a, b))))
+        axis_a, axis_b = (axis_lo, axis_hi) if a < b else (axis_hi, axis_lo)
+        if name == "cnot":  # slices, not a select: a select would read both branches at every entry
+            control_0, control_1 = jnp.split(t, 2, axis=axis_a)
+            t = jnp.concatenate([control_0, jnp.flip(control_1, axis=axis_b)], axis=axis_a)
+        elif name == "cz":  # the sign table is symmetric in the two qubits
+            t = t * _along([[1.0, 1.0], [1.0, -1.0]], (axis_lo, axis_hi), t.ndim)
+        else:
+            t = jnp.swapaxes(t, axis_lo, axis_hi)
+        psi = t.reshape(psi.shape)
+    return psi
