@@ -40,6 +40,7 @@ from .models._spec import QntkWarning
 from .models.ansatze import ANSATZE
 from .theory import linear_loss
 from .theory import predict as _predict
+from .theory import unavailable as _theory_unavailable
 from .theory.diagnostics import LAZINESS_CHECKS
 
 app = typer.Typer(
@@ -257,10 +258,15 @@ def kernel(
     _outputs(out=out)
     model, run_settings = _settings(_KERNEL_DEFAULTS, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
+    layered = model.evaluation == "layered"  # a function-evaluated model file has no theory (the table says so)
+    too_large = _theory_unavailable(model) if theory and layered else None
+    warnings = [] if too_large is None else [f"{too_large}: the theory is left out"]
+    _warn(warnings)
     start = time.perf_counter()
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
     summary["evaluation"] = model.evaluation
-    if theory and model.evaluation == "layered":  # the Haar theory needs the layers' generators
+    summary["warnings"] = warnings
+    if theory and layered and not warnings:
         with _status("theory: exact Haar averages (Weingarten sums; the first time at this size takes up to a "
                      "minute, then they are cached on disk)", not as_json):
             theory_start = time.perf_counter()

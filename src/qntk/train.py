@@ -54,7 +54,7 @@ from .models import Model
 from .models._spec import (check_bool, check_choice, check_int, check_memory, check_non_negative, check_positive,
                            check_seed)
 from .models.ansatze import circuit_seeds
-from .theory import convergence, diagnostics, lazy, mean_residual, several_data
+from .theory import convergence, diagnostics, lazy, mean_residual, several_data, unavailable
 from .theory.lv import measure_regime
 
 LOSSES = ("quadratic", "supervised", "linear")
@@ -218,6 +218,8 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
             theory = mean_residual(model, config.eta, np.arange(config.steps + 1))
     theory_s = time.perf_counter() - theory_start
     warnings = []
+    if _has_theory(config) is None:
+        warnings.append(f"{unavailable(model)}: the theory columns are left out")
     if theory is not None:
         warning = lazy.learning_rate_warning(config.eta, theory["K_mean"], "Haar mean K")
         if warning is not None:  # the theory columns would show a decay that cannot happen
@@ -368,8 +370,12 @@ def _run_warnings(config: TrainConfig, records: dict) -> list[str]:
     return out
 
 
-def _has_theory(config: TrainConfig) -> bool:
-    return config.theory and config.loss == "quadratic" and config.model.evaluation == "layered"
+def _has_theory(config: TrainConfig) -> bool | None:
+    """Whether the run carries the theory of the mean residual; ``None`` when it would, but the model is too large
+    for it (:func:`qntk.theory.unavailable`)."""
+    if not (config.theory and config.loss == "quadratic" and config.model.evaluation == "layered"):
+        return False
+    return True if unavailable(config.model) is None else None
 
 
 def _predicted_phase(config: TrainConfig) -> dict | None:

@@ -42,6 +42,7 @@ from ..models._spec import check_bool, check_choice, check_int, check_positive, 
 from ..models.ansatze import circuit_seeds
 from ..theory import diagnostics
 from ..theory import predict as _predict
+from ..theory import unavailable
 
 SPLITS = ("interleaved", "random")
 
@@ -253,7 +254,7 @@ def run(config: DiagnoseConfig, progress: bool = False, init: dict | None = None
         "n_test": int(te.size),
     }
     if data is None:
-        layered = model.evaluation == "layered"
+        layered = model.evaluation == "layered" and unavailable(model) is None
         out["theory"] = _predict(model, eta=eta, precision=config.precision) if layered and config.theory else None
         out["prediction"] = {"eps_0": float(f0_mean[0] - labels[0]), "eps_horizon": float(f_tr_h[0] - labels[0])}
         out.update(r2_train=None, r2_test=None)

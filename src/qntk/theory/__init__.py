@@ -36,3 +36,4 @@ from . import weingarten as weingarten
 from ._predict import late_time as late_time
 from ._predict import mean_residual as mean_residual
 from ._predict import predict as predict
+from ._predict import unavailable as unavailable

@@ -33,13 +33,27 @@ from . import haar, lazy, lv, restricted_haar, supervised
 
 LATE_TIME_MAX_QUBITS = 10
 """Largest ``n`` for which :func:`late_time` evaluates the restricted-Haar averages (``O(d^3)`` traces)."""
+HAAR_MAX_QUBITS = 10
+"""Largest ``n`` whose Haar theory qntk evaluates: its averages are traces of products of d x d matrices."""
+
+
+def unavailable(model: Model) -> str | None:
+    """Why :func:`predict`, :func:`mean_residual` and :func:`late_time` cannot give the theory of ``model``
+    (one sentence), or ``None``; the commands with a theory column check it before any work."""
+    if model.evaluation != "layered":
+        return ("the theory needs the layers' generators, and this model file's circuit has no layered form "
+                "(it is evaluated as the framework's function): use rotations about Pauli strings")
+    if model.n_qubits > HAAR_MAX_QUBITS:
+        return (f"the exact Haar theory multiplies d x d matrices and is evaluated up to n = {HAAR_MAX_QUBITS} qubits; "
+                f"this model has {model.n_qubits} (Pauli-sum traces would not need the matrices, and are not implemented yet)")
+    return None
 
 
 def _generators(model: Model) -> list[np.ndarray]:
     """The generator of every parametrized layer in circuit order (data-encoding layers carry none)."""
-    if model.evaluation != "layered":
-        raise ValueError("the theory needs the layers' generators, and this model file's circuit has no layered form "
-                         "(it is evaluated as the framework's function): use rotations about Pauli strings.")
+    reason = unavailable(model)
+    if reason is not None:
+        raise ValueError(reason + ".")
     circuit = model.circuit(seed=0)
     trainable = np.asarray(circuit.param_index) >= 0
     return [g for g, t in zip(generator_matrices(circuit), trainable) if t]
