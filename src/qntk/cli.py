@@ -609,10 +609,11 @@ def bench(
     qubits: Annotated[int, typer.Option(help="Number of qubits n.")] = 6,
     layers: Annotated[int, typer.Option(help="Depth L.")] = 192,
     batch: Annotated[int, typer.Option(help="Angle vectors B per step.")] = 10,
-    repeats: Annotated[int, typer.Option(help="Timed repeats (the median is reported).")] = 5,
+    repeats: Annotated[int, typer.Option(help="Timed repeats (the shortest is reported).")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the circuit and angles.")] = 0,
     reference: Annotated[
-        bool, typer.Option(help="Also time the TensorCircuit-ng reference (needs qntk[bench]; its compile time grows with L).")
+        bool, typer.Option(help="Also time the peers in the same run: TensorCircuit-ng for the RPA (needs qntk[bench]; its "
+                                "compile time grows with L), PennyLane default.qubit and lightning.qubit for the HEA.")
     ] = True,
     as_json: Json = False,
     out: Out = None,
@@ -623,18 +624,25 @@ def bench(
     """
     _outputs(out=out)
     cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
-    what = f"timing {workload}" + (" against the TensorCircuit-ng reference (its compile time grows with the depth: "
-                                   "a minute or more at L of a few hundred)" if reference else "")
+    peers = "PennyLane" if workload == "hea-train" else ("the TensorCircuit-ng reference (its compile time grows with "
+                                                         "the depth: a minute or more at L of a few hundred)")
+    what = f"timing {workload}" + (f" against {peers}" if reference and workload != "compile" else "")
     with _status(what, not as_json):
         result = _bench.run(cfg)
     table = Table(title=f"qntk bench {workload} ({result['device']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in result.items():
-        if key not in ("versions", "rows"):
+        if key not in ("versions", "rows", "references"):
             table.add_row(key, f"{value:.4g}" if isinstance(value, float) else escape(str(value)))
     for row in result.get("rows", []):
         table.add_row(f"compile_time_s (L={row['n_layers']})", f"{row['compile_time_s']:.4g}")
+    for ref in result.get("references", []):
+        if "skipped" in ref:
+            table.add_row(ref["name"], escape(f"skipped: {ref['skipped']}"))
+            continue
+        for key in ("step_time_s", "compile_time_s", "speedup", "max_abs_diff"):
+            table.add_row(f"{ref['name']} {key}", f"{ref[key]:.4g}")
     _emit(result, as_json, out, table)
 
 

@@ -138,3 +138,56 @@ def tensorcircuit_rpa_step(
         return jnp.real(e)
 
     return jax.jit(jax.vmap(jax.value_and_grad(energy)))
+
+
+def pennylane_hea_step(n_qubits: int, blocks: int, obs_terms: list[tuple[float, str]], device: str) -> Callable:
+    """PennyLane reference for one batched value-and-gradient step of qntk's hardware-efficient ansatz.
+
+    The circuit is :func:`qntk.models.ansatze.hea`: per block ``RY`` then ``RZ`` on every wire (parameters in
+    that order), then CNOTs on the even and then the odd bonds; wire ``q`` is qntk's qubit ``q`` (both
+    big-endian). ``device`` is ``"default.qubit"`` (JAX interface, backpropagation, ``jax.jit(jax.vmap(
+    jax.value_and_grad))``, the fastest way to run it on that device) or ``"lightning.qubit"`` (adjoint
+    gradients, one angle vector at a time: lightning does not batch under ``vmap``).
+
+    Returns:
+        ``step(thetas)`` for ``thetas`` of shape ``(B, 2 n blocks)``, returning ``(values, grads)``.
+
+    Raises:
+        ImportError: if PennyLane (or, for ``lightning.qubit``, its lightning plugin) is not installed.
+    """
+    try:
+        import pennylane as qml
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the PennyLane reference needs PennyLane: pip install 'qntk[pennylane]'") from exc
+    import jax
+    import jax.numpy as jnp
+
+    wires = list(range(n_qubits))
+    coefs = [float(c) for c, _ in obs_terms]
+    ops = [qml.pauli.string_to_pauli_word(_check_label(label, n_qubits, "observable label"),
+                                          wire_map={q: q for q in wires}) for _, label in obs_terms]
+    hamiltonian = qml.Hamiltonian(coefs, ops)
+    bonds = [(q, q + 1) for q in range(0, n_qubits - 1, 2)] + [(q, q + 1) for q in range(1, n_qubits - 1, 2)]
+    lightning = device == "lightning.qubit"
+    dev = qml.device(device, wires=n_qubits)
+
+    @qml.qnode(dev, interface="jax", diff_method="adjoint" if lightning else "backprop")
+    def energy(theta):
+        for b in range(blocks):
+            for q in wires:
+                qml.RY(theta[2 * n_qubits * b + q], wires=q)
+            for q in wires:
+                qml.RZ(theta[2 * n_qubits * b + n_qubits + q], wires=q)
+            for a, c in bonds:
+                qml.CNOT(wires=[a, c])
+        return qml.expval(hamiltonian)
+
+    if not lightning:
+        return jax.jit(jax.vmap(jax.value_and_grad(energy)))
+    one = jax.value_and_grad(energy)
+
+    def step(thetas):
+        pairs = [one(theta) for theta in thetas]
+        return jnp.stack([v for v, _ in pairs]), jnp.stack([g for _, g in pairs])
+
+    return step
