@@ -98,6 +98,21 @@ def save_netcdf(ds, path: str | Path) -> Path:
     return Path(path)
 
 
+def use_compilation_cache() -> None:
+    """Keeps compiled XLA programs between runs and processes (JAX's persistent compilation cache, in
+    ``<cache root>/xla``), so that a command run again, or a sweep's next worker, does not compile again. JAX
+    keys the entries by program, versions and backend; an unwritable cache only costs time."""
+    import jax
+
+    try:
+        path = cache_root() / "xla"
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
 def finite(obj: Any) -> Any:
     """``obj`` with every non-finite float (a diverging ``zeta_inf``, an undefined ratio) as ``None``, so
     that it is written as standard JSON (no ``NaN`` or ``Infinity``)."""

@@ -11,6 +11,7 @@ import copy
 import functools
 import inspect
 import json
+import math
 import re
 import sys
 import time
@@ -19,22 +20,23 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
-import jax
 import typer
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.measure import Measurement
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import config as _config
 from . import train as _train
-from ._provenance import cache_root, check_writable, finite, versions, write_atomic, write_json
+from ._provenance import check_writable, finite, use_compilation_cache, versions, write_atomic, write_json
 from .experiments import bench as _bench
 from .experiments import diagnose as _diagnose
 from .experiments import diagnose_report
 from .experiments import kernel_stats, papers
 from .experiments import reproduce as _rep
+from .experiments import sweep as _sweep
 from .models import Model
 from .models._spec import QntkWarning
 from .models.ansatze import ANSATZE
@@ -648,6 +650,56 @@ def bench(
 
 @app.command()
 @_expected_errors
+def sweep(
+    config: Annotated[Path, typer.Argument(help="The sweep file (TOML): task, [base] and [grid]; see examples/sweep.toml.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="NetCDF file of the merged results (default: the sweep "
+                                                "file's name with .nc); finished points are kept beside it in "
+                                                "<out>.points/.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:port) to run the "
+                                                           "points on (needs qntk[dask]); default: local processes.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: the number of cores; 0: in "
+                                                         "this process, one point after another).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Run a grid of kernel-statistics or training tasks and merge them into one xarray Dataset (NetCDF).
+
+    Rerunning the same command resumes an interrupted sweep (finished points are read, not computed again);
+    a failed point is reported in one line and does not stop the others.
+
+    Example: qntk sweep examples/sweep.toml --out sweep.nc
+    """
+    cfg = _sweep.load(config)
+    out = out if out is not None else config.with_suffix(".nc")
+    _outputs(out=out)
+    if workers is not None and workers < 0:
+        raise ValueError(f"--workers must be >= 0, got {workers}.")
+    start = time.perf_counter()
+    if as_json:
+        _, report = _sweep.run(cfg, out, scheduler=scheduler, workers=workers)
+    else:
+        with Progress(TextColumn("sweep {task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True)) as bar:
+            task = bar.add_task("", total=math.prod(cfg.shape))
+
+            def update(status):
+                bar.update(task, completed=status["done"] + status["failed"],
+                           description=f"{status['done']} done, {status['running']} running, {status['failed']} failed")
+
+            _, report = _sweep.run(cfg, out, scheduler=scheduler, workers=workers, on_update=update)
+    report["wall_time_s"] = time.perf_counter() - start
+    if as_json:
+        print(json.dumps(report, sort_keys=True))
+    else:
+        Console().print(f"{report['points']} points: {report['done']} done ({report['computed']} computed now), "
+                        f"{report['failed']} failed; wrote {out} in {report['wall_time_s']:.1f} s")
+        for line in report["errors"]:
+            print(f"qntk: failed point: {line}", file=sys.stderr)
+    if report["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_expected_errors
 def reproduce(
     name: Annotated[Optional[str], typer.Argument(help="Figure name (see --list), or 'all'.")] = None,
     list_figures: Annotated[bool, typer.Option("--list", help="List the reproducible figures and exit.")] = False,
@@ -712,19 +764,6 @@ def reproduce(
         Console().print("wrote " + ", ".join(map(str, paths.values())))
 
 
-def _compilation_cache() -> None:
-    """Keeps compiled XLA programs between runs (JAX's persistent compilation cache, in
-    ``<cache root>/xla``), so that a command run again does not compile again. JAX keys the entries by
-    program, versions and backend; an unwritable cache only costs time."""
-    try:
-        path = cache_root() / "xla"
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-
-
 def _one_line_warnings() -> None:
     """qntk's own warnings (:class:`~qntk.models._spec.QntkWarning`) print as one line on stderr."""
     default = warnings.formatwarning
@@ -740,7 +779,7 @@ def _one_line_warnings() -> None:
 def main() -> None:
     """Console entry point. A usage error (an unknown command or option, a value of the wrong type) is one line on
     stderr, with the command's ``--help`` to read and any "did you mean" hint, and exit status 2."""
-    _compilation_cache()
+    use_compilation_cache()
     _one_line_warnings()
     command = typer.main.get_command(app)
     try:

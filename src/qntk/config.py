@@ -41,6 +41,19 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     Raises:
         ValueError: if the file is missing or is not valid TOML.
     """
+    data = read_toml(path)
+    model = data.pop("model", {})
+    if not isinstance(model, dict):
+        raise ValueError("the [model] entry of the config file must be a table.")
+    return {**data, **model}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML file as they are.
+
+    Raises:
+        ValueError: if the file is missing, is a directory, cannot be read or is not valid TOML.
+    """
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"config file {str(path)!r} is a directory: pass the TOML file itself.")
@@ -52,10 +65,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"config file {str(path)!r} is not valid TOML: {err}.") from None
     except OSError as err:
         raise ValueError(f"config file {str(path)!r} cannot be read: {err.strerror}.") from None
-    model = data.pop("model", {})
-    if not isinstance(model, dict):
-        raise ValueError("the [model] entry of the config file must be a table.")
-    return {**data, **model}
+    return data
 
 
 def merge(defaults: dict[str, Any], file_values: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:

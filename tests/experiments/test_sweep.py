@@ -1,0 +1,123 @@
+"""qntk sweep: a grid of tasks merged into one Dataset; finished points cached by the hash of their settings, so
+that a killed sweep resumes and equals an uninterrupted one bit for bit; failed points reported, not fatal; the
+same sweep on a Dask LocalCluster."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+from cli_runner import qntk
+
+from qntk.experiments import sweep
+
+BASE = {"ansatz": "rpa", "observable": "xxz:J=2", "samples": 4}
+
+
+def small(**grid) -> sweep.SweepConfig:
+    return sweep.SweepConfig("kernel", BASE, grid or {"layers": [2, 3], "seed": [0, 1]})
+
+
+def write(path, config: sweep.SweepConfig):
+    lines = [f'task = "{config.task}"', "[base]"] + [f"{k} = {json.dumps(v)}" for k, v in config.base.items()]
+    lines += ["[grid]"] + [f"{k} = {json.dumps(v)}" for k, v in config.grid.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def same_numbers(a: xr.Dataset, b: xr.Dataset):
+    assert a.identical(b)
+    for name in a.data_vars:
+        assert a[name].values.tobytes() == b[name].values.tobytes(), name
+
+
+@pytest.mark.parametrize(("task", "base", "grid", "match"), [
+    ("fit", {}, {"seed": [0]}, "task must be one of"),
+    ("kernel", {}, {}, "has no \\[grid\\]"),
+    ("kernel", {}, {"seed": 3}, "must be a non-empty list"),
+    ("kernel", {}, {"seed": [1, 1]}, "repeats a value"),
+    ("kernel", {"qubits": 2}, {"n_qubits": [2, 3]}, "both \\[base\\] and \\[grid\\]"),
+    ("kernel", {}, {"qubits": [2, 0]}, "n_qubits must be a positive integer"),
+    ("kernel", {}, {"colour": [1]}, "unknown config keys"),
+    ("train", {}, {"eta": [0.1, -1.0]}, "eta must be a positive number"),
+])
+def test_every_point_is_validated_before_any_work(task, base, grid, match):
+    with pytest.raises(ValueError, match=match):
+        sweep.SweepConfig(task, base, grid)
+
+
+def test_grid_merged_with_its_coordinates_and_a_repeat_costs_nothing(tmp_path):
+    config = small()
+    ds, report = sweep.run(config, tmp_path / "a.nc", workers=0)
+    assert report == {"points": 4, "done": 4, "failed": 0, "errors": [], "computed": 4, "out": str(tmp_path / "a.nc")}
+    assert dict(ds.sizes) == {"layers": 2, "seed": 2} and list(ds.layers.values) == [2, 3]
+    point = sweep.run_point("kernel", {**BASE, "layers": 3, "seed": 1}, str(tmp_path / "one.json"))
+    assert ds.K_mean.sel(layers=3, seed=1).item() == point["values"]["K_mean"]
+    assert not ds.failed.any() and json.loads(ds.attrs["sweep"])["grid"] == config.grid
+    again, report = sweep.run(config, tmp_path / "a.nc")
+    assert report["computed"] == 0
+    same_numbers(again, xr.open_dataset(tmp_path / "a.nc"))
+
+
+def test_a_failed_point_is_one_line_and_the_others_finish(tmp_path):
+    """A point too large for the machine fails when it runs (its settings are valid); the rest of the grid is done."""
+    config = sweep.SweepConfig("kernel", {"ansatz": "rpa", "observable": "xxz:J=2"}, {"samples": [4, 10**11]})
+    ds, report = sweep.run(config, tmp_path / "f.nc", workers=0)
+    assert (report["done"], report["failed"]) == (1, 1)
+    (line,) = report["errors"]
+    assert line.startswith("samples=100000000000: ValueError") and "\n" not in line
+    assert list(ds.failed.values) == [False, True] and np.isnan(ds.K_mean.values[1]) and ds.error.values[0] == ""
+    out = qntk("sweep", str(write(tmp_path / "f.toml", config)), "--out", str(tmp_path / "f.nc"), "--workers", "0", "--json")
+    assert out.returncode == 1 and json.loads(out.stdout)["failed"] == 1  # failed points are tried again
+
+
+def test_killed_sweep_resumes_and_equals_an_uninterrupted_one_bit_for_bit(tmp_path):
+    config = sweep.SweepConfig("kernel", {**BASE, "samples": 64}, {"seed": list(range(12))})
+    path = write(tmp_path / "s.toml", config)
+    cmd = [sys.executable, "-m", "qntk", "sweep", str(path), "--out", str(tmp_path / "killed.nc"), "--workers", "1", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    points = tmp_path / "killed.nc.points"
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(points.glob("*.json")):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = len(list(points.glob("*.json")))
+    assert 1 <= kept < 12 and not (tmp_path / "killed.nc").exists()
+    resumed = json.loads(subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout)
+    assert resumed["computed"] == 12 - kept and resumed["done"] == 12
+    uninterrupted, _ = sweep.run(config, tmp_path / "whole.nc", workers=0)
+    same_numbers(xr.open_dataset(tmp_path / "killed.nc"), uninterrupted)
+
+
+def test_the_same_sweep_on_a_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="needs qntk[dask]")
+    config = small(seed=[0, 1, 2])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        on_dask, report = sweep.run(config, tmp_path / "dask.nc", scheduler=cluster.scheduler_address)
+    assert report["computed"] == 3
+    local, _ = sweep.run(config, tmp_path / "local.nc", workers=0)
+    same_numbers(on_dask, local)
+
+
+def test_cli_refuses_an_unreachable_scheduler_in_one_line(tmp_path):
+    out = qntk("sweep", str(write(tmp_path / "s.toml", small())), "--scheduler", "tcp://127.0.0.1:9", "--json")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no Dask scheduler answers" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_shipped_example_sweep(tmp_path):
+    """examples/sweep.toml: at least 50 points, on the local processes, in a few minutes on two cores."""
+    from pathlib import Path
+
+    config = sweep.load(Path(__file__).parents[2] / "examples" / "sweep.toml")
+    assert np.prod(config.shape) >= 50
+    start = time.time()
+    ds, report = sweep.run(config, tmp_path / "example.nc")
+    assert report["failed"] == 0 and report["done"] == np.prod(config.shape) and time.time() - start < 600
+    assert (ds.K_mean > 0).all()
