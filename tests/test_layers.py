@@ -27,7 +27,7 @@ LAYERS = [
     ("qntk.theory", 2),
     ("qntk.train", 3),
     ("qntk.experiments", 4),
-    ("qntk.config", 5),
+    ("qntk.config", 1),  # settings files (flags over TOML over defaults): read by the CLI and by sweeps
     ("qntk.cli", 5),
     ("qntk.__main__", 5),
 ]
