@@ -85,15 +85,11 @@ def _gen(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array
 def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False, gen_psi=None, j: int = 0) -> jax.Array:
     """``exp(-i s phi G) psi``, or its inverse; ``psi`` may carry extra trailing columns.
 
-    ``gen_psi``, if given, is ``G psi`` already computed (Pauli generators; a local circuit's rotation is one
-    contraction and does not use it).
+    ``gen_psi``, if given, is ``G psi`` already computed (Pauli generators only).
     """
     angle = circuit.scale * layer["phi"]
     if inverse:
         angle = -angle
-    if circuit.program and gen_psi is None:
-        x, z, _, _ = circuit.program[j]
-        return local.rotate(psi, circuit.n_qubits, x, z, angle)
     if circuit.generator_kind == "diagonal":
         return _bcast(jnp.exp(-1j * angle * layer["gen_diag"]), psi) * psi
     if gen_psi is None:

@@ -57,11 +57,6 @@ def apply_pauli(psi: jnp.ndarray, n_qubits: int, x: int, z: int) -> jnp.ndarray:
     return t.reshape(psi.shape)
 
 
-def rotate(psi: jnp.ndarray, n_qubits: int, x: int, z: int, angle) -> jnp.ndarray:
-    """``exp(-i angle P) psi = cos(angle) psi - i sin(angle) P psi``."""
-    return jnp.cos(angle) * psi - 1j * jnp.sin(angle) * apply_pauli(psi, n_qubits, x, z)
-
-
 def apply_gates(psi: jnp.ndarray, n_qubits: int, ops: tuple, adjoint: bool = False) -> jnp.ndarray:
     """The two-qubit gates ``ops`` (``("cnot", control, target)``, ``("cz", a, b)``, ``("swap", a, b)``) applied
     in order, or their adjoint (the reverse order: each of these gates is its own inverse)."""

@@ -49,8 +49,9 @@ from .pauli import PauliString
 GENERATOR_KINDS = ("pauli", "diagonal")
 GATE_KINDS = ("dense", "perm", "local", "none")
 LOCAL_MAX_SUPPORT = 4
-"""Largest number of qubits a generator of a local circuit acts on (its rotation is a ``2^w x 2^w`` matrix);
-circuits with larger generators keep their local gates as signed-permutation tables."""
+"""Largest number of qubits a generator of a local circuit acts on (each one is an axis of the tensor view of
+the state, and XLA compiles views of high rank slowly); circuits with larger generators keep their local gates
+as signed-permutation tables."""
 TWO_QUBIT_GATES = ("cnot", "cz", "swap")
 
 
@@ -273,8 +274,7 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w
     if isinstance(gates, LocalGates):
         if len(gates.ops) != n_layers:
             raise ValueError(f"local gates give {len(gates.ops)} gate lists for {n_layers} layers: give one per layer.")
-        support = [bin(int(x) | int(z)).count("1") for x, z in zip(*(np.asarray(generators.get(k, [])) for k in ("gen_x", "gen_z")))]
-        if generator_kind == "pauli" and max(support) <= LOCAL_MAX_SUPPORT:
+        if generator_kind == "pauli" and max(_support(generators)) <= LOCAL_MAX_SUPPORT:
             program = _program(generators, gates.ops)
         else:  # the fast path needs static, local Pauli generators; the same gates as tables otherwise
             gates = gates.signed_permutations(n_qubits)
@@ -299,6 +299,11 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w
         gate_kind=kind,
         program=program,
     )
+
+
+def _support(generators: dict) -> list[int]:
+    """The number of qubits each Pauli generator acts on."""
+    return [bin(int(x) | int(z)).count("1") for x, z in zip(np.asarray(generators["gen_x"]), np.asarray(generators["gen_z"]))]
 
 
 def _program(generators: dict, ops: tuple) -> tuple:
