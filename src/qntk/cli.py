@@ -619,12 +619,21 @@ def bench(
     ] = True,
     as_json: Json = False,
     out: Out = None,
+    report: Annotated[Optional[Path], typer.Option(help="Run the standard workloads (RPA n = 4..8, HEA n = 12..20, "
+                                                       "compile time vs L; about half an hour on two cores) and write "
+                                                       "their Markdown table to this file (docs/benchmarks.md).")] = None,
 ) -> None:
     """Time the engine against a reference measured in the same run.
 
     Example: qntk bench --workload rpa-train --qubits 6 --layers 192 --batch 10 --json
     """
-    _outputs(out=out)
+    _outputs(out=out, report=report)
+    if report is not None:
+        with _status("timing the standard workloads and their peers (about half an hour on two cores)", True):
+            text = _bench.report(on_result=lambda r: print(f"done: {r['workload']} n={r['n_qubits']}", file=sys.stderr))
+        write_atomic(report, text)
+        Console().print(f"wrote {report}")
+        return
     cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
     peers = "PennyLane" if workload == "hea-train" else ("the TensorCircuit-ng reference (its compile time grows with "
                                                          "the depth: a minute or more at L of a few hundred)")

@@ -60,3 +60,14 @@ def test_hea_against_pennylane_default_and_lightning():
         assert set(ref) == {"name", "step_time_s", "compile_time_s", "speedup", "max_abs_diff"}, ref
         assert ref["max_abs_diff"] < 1e-10 and ref["speedup"] > 0
     assert out["speedup_over_fastest"] == min(r["speedup"] for r in out["references"])
+
+
+def test_report_is_a_markdown_table_of_every_workload():
+    """qntk bench --report: the machine, the versions and one row per workload and peer, from one run."""
+    text = bench.report((bench.BenchConfig("hea-train", 3, 6, 2, repeats=1, reference=False),
+                         bench.BenchConfig("compile", 2, batch=2, compile_layers=(4, 8))))
+    lines = text.splitlines()
+    assert lines[0] == "# qntk benchmarks" and "cores" in text and "jax " in text
+    rows = [line for line in lines if line.startswith("| hea-train") or line.startswith("| compile")]
+    assert len(rows) == 2 and "(none run)" in rows[0] and "L = 4:" in rows[1]
+    assert all(row.count("|") == 14 for row in rows)
