@@ -486,3 +486,32 @@ def test_bad_kernel_input_raises_helpful_value_error(case):
     call, match = BAD[case]
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _dot_generals(jaxpr, found=None):
+    """``(dimension_numbers, operand shapes)`` of every dot_general, inside scans and other sub-programs too."""
+    found = [] if found is None else found
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            found.append((eqn.params["dimension_numbers"], [v.aval.shape for v in eqn.invars]))
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                if hasattr(sub, "eqns"):
+                    _dot_generals(sub, found)
+                elif hasattr(sub, "jaxpr"):
+                    _dot_generals(sub.jaxpr if hasattr(sub.jaxpr, "eqns") else sub.jaxpr.jaxpr, found)
+    return found
+
+
+def test_a_shared_gate_is_one_matrix_product_over_the_ensemble():
+    """Laid out for an accelerator: under vmap over B angle vectors, each layer's Haar gate W_l (d x d) multiplies
+    all B states at once (one (d x d) @ (B x d) product, no batch dimension on W_l), forward and in the adjoint
+    sweep; and the result lives on JAX's default device (a GPU when JAX sees one)."""
+    c, o = ansatze.rpa(3, 4, seed=0), observables.xxz(3)
+    f = jax.vmap(lambda th: kernels.grad_fn(c, o)(th, None, None))
+    thetas = np.zeros((5, c.n_params))
+    gate_products = [(dims, shapes) for dims, shapes in _dot_generals(jax.make_jaxpr(f)(thetas).jaxpr) if shapes[0] == (8, 8)]
+    assert [shapes[1] for _, shapes in gate_products] == [(5, 8), (5, 8, 2)]
+    assert all(dims[1] == ((), ()) for dims, _ in gate_products)  # no batch dimensions: one product
+    values, _ = jax.jit(f)(thetas)
+    assert values.devices() == {jax.devices()[0]}
