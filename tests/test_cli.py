@@ -269,16 +269,17 @@ def test_runs_too_large_for_the_machine_are_refused_with_the_estimate(qntk_here)
         assert words in lines[0]
 
 
-def test_the_theory_beyond_its_size_is_left_out_with_a_reason():
-    """The exact Haar theory stops at HAAR_MAX_QUBITS (d x d matrices): kernel says so in one warning before the
-    work and still runs the simulation (a local HEA at 11 qubits); predict, which is only theory, refuses."""
+def test_the_theory_at_many_qubits_comes_from_pauli_sums_or_says_why_not():
+    """Above 10 qubits the Haar averages are taken from Pauli sums (a local HEA at 11 qubits: K beside the
+    simulation, mu_std left out with a note); a model without Pauli generators gets one warning before the work
+    and the simulation still runs, while predict, which is only theory, refuses in one line."""
     out = qntk("kernel", "--ansatz", "hea", "--qubits", "11", "--layers", "1", "--samples", "2", "--json")
     assert out.returncode == 0, out.stderr
     k = json.loads(out.stdout)
-    assert "theory" not in k and len(k["warnings"]) == 1 and "up to n = 10 qubits" in k["warnings"][0]
-    assert out.stderr.count("qntk: warning:") == 1
-    bad = qntk("predict", "--ansatz", "hea", "--qubits", "11", "--layers", "1")
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "this model has 11" in bad.stderr
+    assert k["warnings"] == [] and k["theory"]["K_mean"] > 0 and k["theory"]["mu_std"] is None
+    assert "Pauli sums" in k["theory"]["note"]
+    bad = qntk("predict", "--ansatz", "periodic", "--qubits", "11", "--layers", "1", "--observable", "pauli:label=Z" + "I" * 10)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Pauli-string generators" in bad.stderr
 
 
 def test_a_long_build_is_announced_in_one_line(monkeypatch):

@@ -12,8 +12,8 @@ from qntk.models.observables import (
     DenseObservable,
     PauliSum,
     _eigsh_extremes,
-    _pauli_dict,
-    _pauli_product,
+    pauli_dict,
+    pauli_product,
     _pauli_trace_power,
     haar_projector,
     hermitian,
@@ -173,7 +173,7 @@ def test_pauli_algebra_trace_power_matches_dense(obs, k):
 
 def test_pauli_product_matches_matrix_product(rng):
     a, b = random_sum(rng, 3, 5), random_sum(rng, 3, 4)
-    product = _pauli_product(_pauli_dict(a), _pauli_dict(b))
+    product = pauli_product(pauli_dict(a), pauli_dict(b))
     m = sum(c * PauliString(x, z, 3).matrix() for (x, z), c in product.items())
     np.testing.assert_allclose(m, a.matrix() @ b.matrix(), atol=ATOL)
 

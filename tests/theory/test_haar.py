@@ -392,6 +392,37 @@ def test_mean_qntk_equals_004_eq38_for_traceless():
         assert_close(haar.mean_K(obs, None, 12, 0.5), want)
 
 
+def test_pauli_sum_path_equals_the_matrices(monkeypatch):
+    """Above DENSE_MAX_QUBITS the averages are evaluated on Pauli sums (no d x d matrix): forced at n = 3, every
+    quantity equals the matrix evaluation at float64 round-off (a Pauli mixture with an identity term and odd
+    traces, per-layer Pauli generators)."""
+    o = observables.pauli_sum("0.7*XYZ - 0.4*ZZI + 0.3*IXX + 0.5*ZIZ + 0.2*III + 0.6*YYI")
+    gens = ["XYZ", "ZII", "IYX", "XXI", "ZII"]
+    quantities = {
+        "mean_K": lambda: haar.mean_K(o, gens, None, 0.5),
+        "var_K": lambda: haar.var_K(o, gens, None, 0.5, model="chain"),
+        "mean_mu": lambda: haar.mean_mu(o, gens, None, 0.5),
+        "mean_eps_K": lambda: haar.mean_eps_K(o, gens, None, 0.5, 0.3),
+        "mean_eps_mu": lambda: haar.mean_eps_mu(o, gens, None, 0.5, 0.3),
+        "mean_eps_sq": lambda: haar.mean_eps_sq(o, 0.3),
+    }
+    dense = {name: f() for name, f in quantities.items()}
+    assert dense["mean_mu"] != 0.0  # tr(O_bar^3) != 0: the degree-3 averages are exercised
+    monkeypatch.setattr(haar, "DENSE_MAX_QUBITS", 1)
+    for name, f in quantities.items():
+        assert_close(f(), dense[name], what=name)
+
+
+@pytest.mark.parametrize("n", [12, 20])
+def test_many_qubits_from_pauli_sums_equal_001_eq22(n):
+    """At 12 and 20 qubits (no d x d matrix could be built at 20) E[K] is 001 eq. (22) exactly, with the traces of
+    the XXZ chain from its Pauli terms."""
+    d, obs = 2**n, observables.xxz(n)
+    t1, t2 = obs.trace_power(1), obs.trace_power(2)
+    eq22 = 7 * 0.25 * (d * t2 - t1**2) * 2 / (d + 1) / (d**2 - 1)
+    assert_close(haar.mean_K(obs, "X" + "I" * (n - 1), 7, 0.5), eq22)
+
+
 def test_statistics_depend_only_on_traceless_part(rng):
     d = 8
     o, g = random_hermitian(rng, d), PauliString.from_label("XZY").matrix()

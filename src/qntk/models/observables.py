@@ -717,11 +717,12 @@ def _eigsh_extremes(obs: Observable) -> tuple[float, float]:
     return float(np.real(lo)), float(np.real(hi))
 
 
-def _pauli_dict(obs: PauliSum) -> PauliDict:
+def pauli_dict(obs: PauliSum) -> PauliDict:
+    """The terms of a Pauli sum keyed by the ``(x, z)`` masks of their strings."""
     return {(p.x, p.z): complex(c) for c, p in zip(obs.coefs, map(PauliString.from_label, obs.labels))}
 
 
-def _pauli_product(a: PauliDict, b: PauliDict) -> PauliDict:
+def pauli_product(a: PauliDict, b: PauliDict) -> PauliDict:
     """Exact product ``A B`` of two Pauli sums, merged by string.
 
     With ``P(x, z) = i^{|x & z|} X^x Z^z`` and ``Z^{z_1} X^{x_2} = (-1)^{|z_1 & x_2|} X^{x_2} Z^{z_1}``,
@@ -740,9 +741,9 @@ def _pauli_product(a: PauliDict, b: PauliDict) -> PauliDict:
 
 def _pauli_trace_power(obs: PauliSum, k: int) -> float:
     """``tr(O^k) = d sum_P a_P b_P`` for ``A = O^{ceil(k/2)}``, ``B = O^{floor(k/2)}`` (``tr(P Q) = d delta_PQ``)."""
-    terms = _pauli_dict(obs)
+    terms = pauli_dict(obs)
     b: PauliDict = {(0, 0): 1.0}
     for _ in range(k // 2):
-        b = _pauli_product(b, terms)
-    a = _pauli_product(b, terms) if k % 2 else b
+        b = pauli_product(b, terms)
+    a = pauli_product(b, terms) if k % 2 else b
     return float(obs.dim * sum(c * b.get(p, 0.0) for p, c in a.items()).real)

@@ -29,12 +29,11 @@ import numpy as np
 from ..models import Model
 from ..models._spec import check_non_negative, check_positive
 from ..models.circuits import generator_matrices
+from ..models.pauli import PauliString
 from . import haar, lazy, lv, restricted_haar, supervised
 
 LATE_TIME_MAX_QUBITS = 10
 """Largest ``n`` for which :func:`late_time` evaluates the restricted-Haar averages (``O(d^3)`` traces)."""
-HAAR_MAX_QUBITS = 10
-"""Largest ``n`` whose Haar theory qntk evaluates: its averages are traces of products of d x d matrices."""
 
 
 def unavailable(model: Model) -> str | None:
@@ -43,25 +42,42 @@ def unavailable(model: Model) -> str | None:
     if model.evaluation != "layered":
         return ("the theory needs the layers' generators, and this model file's circuit has no layered form "
                 "(it is evaluated as the framework's function): use rotations about Pauli strings")
-    if model.n_qubits > HAAR_MAX_QUBITS:
-        return (f"the exact Haar theory multiplies d x d matrices and is evaluated up to n = {HAAR_MAX_QUBITS} qubits; "
-                f"this model has {model.n_qubits} (Pauli-sum traces would not need the matrices, and are not implemented yet)")
+    if model.n_qubits > haar.DENSE_MAX_QUBITS:
+        pauli = hasattr(model.operator, "labels") and model.circuit(seed=0).generator_kind == "pauli"
+        if not pauli or model.dataset is not None:
+            return (f"above {haar.DENSE_MAX_QUBITS} qubits the exact Haar theory is taken from Pauli sums (no d x d "
+                    f"matrix), which needs a Pauli-sum observable, Pauli-string generators and no data set; this model "
+                    f"on {model.n_qubits} qubits has " + ("a data set" if pauli else "other operators"))
     return None
 
 
-def _generators(model: Model) -> list[np.ndarray]:
-    """The generator of every parametrized layer in circuit order (data-encoding layers carry none)."""
+def _large(model: Model) -> bool:
+    """Whether the theory of ``model`` is taken from Pauli sums (above :data:`qntk.theory.haar.DENSE_MAX_QUBITS`)."""
+    return model.n_qubits > haar.DENSE_MAX_QUBITS
+
+
+def _observable(model: Model):
+    """``O`` for the Haar averages: its ``d x d`` matrix, or the Pauli-sum observable itself at many qubits."""
+    return model.operator if _large(model) else model.operator.matrix()
+
+
+def _generators(model: Model) -> list:
+    """The generator of every parametrized layer in circuit order (data-encoding layers carry none): ``d x d``
+    matrices, or Pauli labels at many qubits."""
     reason = unavailable(model)
     if reason is not None:
         raise ValueError(reason + ".")
     circuit = model.circuit(seed=0)
     trainable = np.asarray(circuit.param_index) >= 0
+    if _large(model):
+        layers = zip(np.asarray(circuit.gen_x), np.asarray(circuit.gen_z))
+        return [PauliString(int(x), int(z), model.n_qubits).label for (x, z), t in zip(layers, trainable) if t]
     return [g for g, t in zip(generator_matrices(circuit), trainable) if t]
 
 
 def _chain_K(model: Model) -> tuple[np.ndarray, list[np.ndarray], float, float, float]:
     """``(O, generators, s, K̄, Var K)`` of the model, the Haar chain model's ``Var K`` clipped at 0."""
-    o, gens, s = model.operator.matrix(), _generators(model), model.generator_scale
+    o, gens, s = _observable(model), _generators(model), model.generator_scale
     return o, gens, s, haar.mean_K(o, gens, None, s), max(haar.var_K(o, gens, None, s, model="chain"), 0.0)
 
 
@@ -107,7 +123,7 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     kinds = len(haar.group_by_spectrum(gens)[0])
     mu_mean = haar.mean_mu(o, gens, None, s)
     # E[mu^2] is built for one kind of generator; with several kinds (hva) it is not given.
-    mu_sq = haar.mean_mu_sq(o, gens, None, s) if mu_std and kinds == 1 else None
+    mu_sq = haar.mean_mu_sq(o, gens, None, s) if mu_std and kinds == 1 and not _large(model) else None
     eps_mean, eps_sq = haar.mean_eps(o, model.target), haar.mean_eps_sq(o, model.target)
     out = {
         "K_mean": k_mean,
@@ -127,6 +143,9 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         out.update(_late_time(model, o, gens, s))
     else:
         out.update(_kernel_matrix(model, o, gens, s))
+    if _large(model) and mu_std:
+        out["note"] = (f"above {haar.DENSE_MAX_QUBITS} qubits mu_std (E[mu^2], degree-6 averages) is not computed; the "
+                       "other averages are exact, from Pauli sums")
     if kinds > 1 and mu_std:
         out["note"] = f"{kinds} kinds of layer generator: mu_std (E[mu^2]) is computed for one kind only and is not given"
     if eta is not None:
@@ -216,7 +235,7 @@ def late_time(model: Model) -> dict:
     ``late_time_state`` says which state was used. Above :data:`LATE_TIME_MAX_QUBITS` qubits the
     averages are ``None``.
     """
-    return _late_time(model, model.operator.matrix(), _generators(model), model.generator_scale)
+    return _late_time(model, _observable(model), _generators(model), model.generator_scale)
 
 
 def _late_time(model: Model, o: np.ndarray, gens: list[np.ndarray], s: float) -> dict:

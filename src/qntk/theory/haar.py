@@ -48,6 +48,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..models._spec import check_choice, check_int, check_real, check_scale
+from ..models.observables import pauli_dict, pauli_product
 from ..models.pauli import PauliString
 from ._cache import cached
 from .weingarten import DAGGER, OpPoly, TracePoly, comm, trace
@@ -103,6 +104,75 @@ def _moment(name: str, d: int) -> TracePoly:
     return poly.haar_unitary("V")
 
 
+DENSE_MAX_QUBITS = 10
+"""Up to this many qubits the averages are evaluated on ``d x d`` matrices; above, on Pauli sums (traces of
+products of Pauli strings, no matrix of size ``d``): the observable must then be a Pauli sum and every
+generator a Pauli string."""
+
+
+class _PauliOperator:
+    """A Hermitian operator as a Pauli sum ``{(x, z): c}`` (:data:`qntk.models.observables.PauliDict`)."""
+
+    def __init__(self, terms: dict, n_qubits: int):
+        self.terms, self.n_qubits, self.dim = dict(terms), n_qubits, 2**n_qubits
+
+    def is_pauli_string(self) -> bool:
+        if len(self.terms) != 1:
+            return False
+        ((mask, coef),) = self.terms.items()
+        return mask != (0, 0) and abs(coef - 1.0) < 1e-12
+
+    def trace_powers(self) -> tuple[float, float]:
+        """``tr O`` and ``tr O^2``."""
+        return self.dim * self.terms.get((0, 0), 0.0).real, self.dim * sum(abs(c) ** 2 for c in self.terms.values())
+
+
+def _operand(name: str, x, d: int | None = None):
+    """``x`` as a ``d x d`` matrix (:func:`_matrix`), or above :data:`DENSE_MAX_QUBITS` qubits as a
+    :class:`_PauliOperator` (a Pauli label or a Pauli-sum observable)."""
+    n = len(x.strip()) if isinstance(x, str) else getattr(x, "n_qubits", None)
+    if n is None or n <= DENSE_MAX_QUBITS:
+        return _matrix(name, x, d)
+    if isinstance(x, str):
+        p = PauliString.from_label(x)
+        op = _PauliOperator({(p.x, p.z): 1.0}, n)
+    elif hasattr(x, "labels") and hasattr(x, "coefs"):
+        op = _PauliOperator(pauli_dict(x), n)
+    else:
+        raise ValueError(f"{name} acts on {n} qubits: above {DENSE_MAX_QUBITS} the Haar averages are taken from Pauli "
+                         "sums, so give a Pauli-sum observable and Pauli-string generators.")
+    if d is not None and op.dim != d:
+        raise ValueError(f"{name} is {op.dim} x {op.dim} but the observable is {d} x {d}: use one dimension.")
+    return op
+
+
+def _dim(op) -> int:
+    return op.dim if isinstance(op, _PauliOperator) else op.shape[0]
+
+
+def _evaluate(poly: TracePoly, operators: dict) -> complex:
+    """``poly`` with the named operators substituted: matrices, or Pauli sums (no matrix of size ``d``)."""
+    if not isinstance(operators["O"], _PauliOperator):
+        return poly.evaluate(operators)
+    terms = {name: op.terms for name, op in operators.items()}
+    dim = operators["O"].dim
+
+    @functools.lru_cache(maxsize=None)
+    def product(word: tuple[str, ...]) -> dict:
+        if len(word) == 1:
+            return terms[word[0].removesuffix(DAGGER)]  # Hermitian operators
+        return pauli_product(product(word[: len(word) // 2]), product(word[len(word) // 2:]))
+
+    def trace(word) -> complex:  # tr(A B) = d sum_P a_P b_P, as tr(P Q) = d delta_PQ for Pauli strings
+        word = tuple(word)
+        if len(word) == 1:
+            return dim * product(word).get((0, 0), 0.0)
+        a, b = product(word[: len(word) // 2]), product(word[len(word) // 2:])
+        return dim * sum(c * b.get(p, 0.0) for p, c in a.items())
+
+    return poly.evaluate_traces(trace)
+
+
 def _matrix(name: str, x, d: int | None = None) -> np.ndarray:
     if hasattr(x, "matrix") and callable(x.matrix):
         x = x.matrix()
@@ -120,16 +190,19 @@ def _matrix(name: str, x, d: int | None = None) -> np.ndarray:
     return m
 
 
-def _default_generator(d: int) -> np.ndarray:
+def _default_generator(d: int):
     if d % 2:
         raise ValueError(f"d = {d} is odd: pass the generator matrix explicitly.")
+    n = d.bit_length() - 1
+    if n > DENSE_MAX_QUBITS:
+        return _PauliOperator({(0, 1 << (n - 1)): 1.0}, n)  # Z on qubit 0
     return np.kron(np.diag([1.0, -1.0]), np.eye(d // 2))
 
 
-def _operands(observable, generator) -> tuple[np.ndarray, np.ndarray, int]:
-    o = _matrix("observable", observable)
-    d = o.shape[0]
-    return o, _default_generator(d) if generator is None else _matrix("generator", generator, d), d
+def _operands(observable, generator):
+    o = _operand("observable", observable)
+    d = _dim(o)
+    return o, _default_generator(d) if generator is None else _operand("generator", generator, d), d
 
 
 def _is_sequence(generator) -> bool:
@@ -142,9 +215,15 @@ def _is_sequence(generator) -> bool:
         isinstance(generator[0], str) or hasattr(generator[0], "matrix") or np.ndim(generator[0]) == 2)
 
 
-def group_by_spectrum(generators: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+def group_by_spectrum(generators: Sequence) -> tuple[list, list[int]]:
     """The distinct kinds of generator (Haar averages see only the spectrum of each ``G``), each the
-    first of its kind, and the kind of every generator."""
+    first of its kind, and the kind of every generator. Above :data:`DENSE_MAX_QUBITS` qubits the generators
+    are Pauli strings (labels), all of one kind (eigenvalues +-1, each ``d/2`` times)."""
+    generators = [_operand(f"generator[{i}]", g) if isinstance(g, str) else g for i, g in enumerate(generators)]
+    if any(isinstance(g, _PauliOperator) for g in generators):
+        if not all(isinstance(g, _PauliOperator) and g.is_pauli_string() for g in generators):
+            raise ValueError(f"above {DENSE_MAX_QUBITS} qubits every generator must be a Pauli string.")
+        return generators[:1], [0] * len(generators)
     keys: dict[tuple, int] = {}
     kinds, types = [], []
     for g in generators:
@@ -162,15 +241,15 @@ class _Layers:
     pairs of layers ``l1 < l2`` with types ``t1, t2``."""
 
     def __init__(self, observable, generator, n_layers):
-        self.o = _matrix("observable", observable)
-        self.d = d = self.o.shape[0]
+        self.o = _operand("observable", observable)
+        self.d = d = _dim(self.o)
         if _is_sequence(generator):
-            mats = [_matrix(f"generator[{i}]", g, d) for i, g in enumerate(generator)]
+            mats = [_operand(f"generator[{i}]", g, d) for i, g in enumerate(generator)]
             if n_layers is not None and check_int("n_layers", n_layers, 1) != len(mats):
                 raise ValueError(f"n_layers = {n_layers} but {len(mats)} per-layer generators were given: pass n_layers=None.")
             self.gens, types = group_by_spectrum(mats)
         else:
-            self.gens = [_default_generator(d) if generator is None else _matrix("generator", generator, d)]
+            self.gens = [_default_generator(d) if generator is None else _operand("generator", generator, d)]
             types = [0] * check_int("n_layers", 1 if n_layers is None else n_layers, 1)
         n_types = len(self.gens)
         onehot = np.eye(n_types)[types]  # (L, T)
@@ -191,8 +270,8 @@ class _Layers:
         return 2 * sum(n * fn(t1, t2) for (t1, t2), n in np.ndenumerate(self.pairs) if n)
 
 
-def _value(name: str, o: np.ndarray, g: np.ndarray, d: int, h: np.ndarray | None = None) -> float:
-    val = _moment(name, d).evaluate({"O": o, "G": g, "H": g if h is None else h})
+def _value(name: str, o, g, d: int, h=None) -> float:
+    val = _evaluate(_moment(name, d), {"O": o, "G": g, "H": g if h is None else h})
     scale = max(1.0, abs(val))
     if abs(val.imag) > 1e-8 * scale:  # pragma: no cover - would be an engine bug
         raise RuntimeError(f"the average {name} came out complex ({val}); please report this.")
@@ -473,7 +552,7 @@ def mean_mu_sq(observable, generator, n_layers: int | None, scale: float) -> flo
     total = 0.0
     for pattern, (m, mult) in _mu_sq_patterns().items():
         if m <= L:
-            val = _mu_sq_term(pattern, d).evaluate({"O": o, "G": g})
+            val = _evaluate(_mu_sq_term(pattern, d), {"O": o, "G": g})
             total += math.comb(L, m) * mult * val.real
     return s**8 * total
 
@@ -485,8 +564,8 @@ def mean_eps(observable, target: float = 0.0) -> float:
         >>> mean_eps(np.diag([1.0, 0.0, 0.0, 0.0]), target=1.0)
         -0.75
     """
-    o = _matrix("observable", observable)
-    return float(np.trace(o).real / o.shape[0] - check_real("target", target))
+    o = _operand("observable", observable)
+    return float(_trace_powers(o)[0] / _dim(o) - check_real("target", target))
 
 
 def mean_eps_sq(observable, target: float = 0.0) -> float:
@@ -496,10 +575,17 @@ def mean_eps_sq(observable, target: float = 0.0) -> float:
         >>> round(mean_eps_sq(np.diag([1.0, 0.0, 0.0, 0.0]), target=1.0), 12)  # 2/20 - 2/4 + 1
         0.6
     """
-    o = _matrix("observable", observable)
-    d, o0 = o.shape[0], check_real("target", target)
-    t1, t2 = np.trace(o).real, np.trace(o @ o).real
+    o = _operand("observable", observable)
+    d, o0 = _dim(o), check_real("target", target)
+    t1, t2 = _trace_powers(o)
     return float((t1**2 + t2) / (d * (d + 1)) - 2 * o0 * t1 / d + o0**2)
+
+
+def _trace_powers(o) -> tuple[float, float]:
+    """``tr O`` and ``tr O^2`` of a matrix or a Pauli sum."""
+    if isinstance(o, _PauliOperator):
+        return o.trace_powers()
+    return float(np.trace(o).real), float(np.trace(o @ o).real)
 
 
 # The names of qntk 0.1, kept for one release (docs/glossary.md).

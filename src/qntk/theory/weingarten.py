@@ -49,7 +49,7 @@ import functools
 import itertools
 import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -492,7 +492,11 @@ class TracePoly:
                 cache[w] = np.trace(m)
             return cache[w]
 
-        return complex(sum(c * math.prod(tr(w) for w in m) for m, c in self.terms.items()))
+        return self.evaluate_traces(tr)
+
+    def evaluate_traces(self, trace: Callable[[Word], complex]) -> complex:
+        """The value with ``trace(word)`` for every trace left (e.g. from Pauli sums, without matrices)."""
+        return complex(sum(c * math.prod(trace(w) for w in m) for m, c in self.terms.items()))
 
 
 def trace(op: OpPoly, dim: int) -> TracePoly:
