@@ -127,14 +127,16 @@ def test_qiskit_without_layered_form_is_transpiled_into_rotations_and_matches_fi
 @pytest.mark.parametrize("name", ["reuploading_pennylane.py", "reuploading_qiskit.py"])
 def test_supervised_model_file_has_the_native_reuploading_kernel_and_diagnosis(name):
     """A model file that encodes data features (qnode(theta, x) with n_features; Qiskit Parameters named as
-    features) is the built-in re-uploading model: the same residual and gradient at every data point to float64
-    tolerance, and so the same initialization of a diagnosis (outputs and QNTK matrices) from the same seed."""
+    features) is converted to the layered form, its encoding rotations as layers that encode the feature with
+    their scale: it is the built-in re-uploading model, the same residual and gradient at every data point to
+    float64 tolerance, and so the same initialization of a diagnosis (outputs and QNTK matrices) from the same seed."""
     from qntk.experiments import diagnose
 
     data = "tfim:points=6,h_min=-2,h_max=2"
     native = Model("reuploading", 2, 2, "ZI", data=data, options={"encoding_scale": 0.5, "block": "hea"})
     model = Model.from_file(FILES / name, data=data)
-    assert model.evaluation == "function" and model.circuit().n_features == 1
+    assert model.evaluation == "layered" and model.circuit().n_features == 1
+    assert np.allclose(sorted(set(np.asarray(model.circuit().feature_scale).tolist())), [0.0, 0.5])
     a, b = kernels.grad_fn(native.circuit(), native.operator), kernels.grad_fn(model.circuit(), model.operator)
     theta = jnp.asarray(np.random.default_rng(5).uniform(0, 2 * np.pi, 12))
     for x in model.dataset.features:
@@ -148,6 +150,39 @@ def test_supervised_model_file_has_the_native_reuploading_kernel_and_diagnosis(n
     two = states.Dataset(features=np.zeros((4, 2)), labels=np.zeros(4), name="two features")
     with pytest.raises(ValueError, match="takes 1"):
         Model.from_file(FILES / name, data=two)
+
+
+def test_the_shipped_pennylane_example_is_the_built_in_diagnose_model():
+    """examples/pennylane_reuploading.py (a 64-parameter re-uploading QNode) converts to the layered form and is the
+    model of qntk diagnose's built-in example: the same outputs and gradients at every data point."""
+    from qntk.experiments import diagnose
+
+    native = diagnose.EXAMPLE
+    model = Model.from_file(Path(__file__).parents[2] / "examples" / "pennylane_reuploading.py", data=native.data)
+    assert model.evaluation == "layered" and model.circuit().n_params == 64
+    a, b = kernels.grad_fn(native.circuit(), native.operator), kernels.grad_fn(model.circuit(), model.operator)
+    theta = jnp.asarray(np.random.default_rng(2).uniform(0, 2 * np.pi, 64))
+    for x in model.dataset.features[::4]:
+        (va, ga), (vb, gb) = a(theta, None, jnp.asarray(x)), b(theta, None, jnp.asarray(x))
+        assert float(va) == pytest.approx(float(vb), abs=EXACT) and np.allclose(ga, gb, rtol=0, atol=EXACT)
+
+
+@pytest.mark.parametrize("encoding", ["square", "mixed"])
+def test_pennylane_encoding_that_is_not_a_scaled_feature_is_a_function(encoding):
+    """Only rotations by a theta entry or by a x_f become layers: an angle x^2 (linear at no second point) or
+    theta + x keeps the QNode on the function path, with the same values."""
+    import pennylane as qml
+
+    @qml.qnode(qml.device("default.qubit", wires=1), interface="jax")
+    def qnode(theta, x):
+        qml.RX(x[0] ** 2 if encoding == "square" else theta[0] + x[0], wires=0)
+        qml.RY(theta[1], wires=0)
+        return qml.expval(qml.PauliZ(0))
+
+    imported = interop.from_pennylane(qnode, 2, 1)
+    assert imported.path == "function"
+    theta, x = jnp.asarray([0.3, 1.1]), jnp.asarray([0.7])
+    assert float(imported.circuit.fn(theta, x)) == pytest.approx(float(qnode(theta, x)), abs=EXACT)
 
 
 def test_qiskit_angle_not_affine_is_named():

@@ -9,8 +9,9 @@ A model file is a Python file that defines either
 
 For a supervised model (``--data``) the circuit also encodes a data point's features ``x``: the file defines
 ``n_features`` and ``qnode(theta, x)`` takes them as its second argument (PennyLane), or ``features``, the
-circuit's Parameters that hold them, such as a ``ParameterVector`` (Qiskit). Such a circuit is evaluated as a
-function (below).
+circuit's Parameters that hold them, such as a ``ParameterVector`` (Qiskit). A rotation by ``a x_f`` becomes a
+layer that encodes feature ``f`` with scale ``a``; any other use of the features makes the circuit a function
+(below).
 
 The circuit is converted to ``U = W_L exp(-i theta_L G_L / 2) ... W_1 exp(-i theta_1 G_1 / 2) W_in`` (the
 frameworks' own convention, ``RY(t) = exp(-i t Y / 2)``, so ``s = 1/2``): every rotation about a Pauli string
@@ -170,7 +171,8 @@ _PL_ROTATIONS = {"RX": "X", "RY": "Y", "RZ": "Z", "IsingXX": "XX", "IsingYY": "Y
 def from_pennylane(qnode, n_params: int, n_features: int = 0) -> Imported:
     """The layered form of a PennyLane QNode ``qnode(theta) -> expval(H)`` with ``theta`` of length ``n_params``;
     with ``n_features > 0``, a QNode ``qnode(theta, x)`` of a data point's features ``x`` (length ``n_features``),
-    which is always evaluated as a function (``path = "function"``).
+    whose encoding rotations by ``a x_f`` become layers that encode feature ``f`` with scale ``a``. A circuit
+    whose angles are anything else is evaluated as a function (``path = "function"``).
 
     Raises:
         ValueError: if the QNode does not return one expectation value of a Pauli sum.
@@ -191,38 +193,41 @@ def from_pennylane(qnode, n_params: int, n_features: int = 0) -> Imported:
     if len(tape.measurements) != 1 or type(tape.measurements[0]).__name__ != "ExpectationMP":
         raise ValueError("the qnode must return exactly one expectation value, qml.expval(H).")
     observable = _pl_observable(qml, tape.measurements[0].obs, wires)
-    if n_features:
-        return Imported(FunctionCircuit(qnode, n, n_params, n_features=n_features), observable, n, "pennylane",
+    function = Imported(FunctionCircuit(qnode, n, n_params, n_features=n_features), observable, n, "pennylane",
                         "function")
-    jac = np.asarray(jax.jacobian(lambda th: _pl_params(qml, qnode, th))(probe)).reshape(-1, n_params)
-    values = np.asarray(_pl_params(qml, qnode, probe))
+    jac = jax.jacfwd(lambda th, *x: _pl_params(qml, qnode, th, *x), argnums=tuple(range(1 + len(data))))(probe, *data)
+    jac = [np.asarray(j).reshape(-1, size) for j, size in zip(jac, (n_params, n_features))]
+    jac_x = jac[1] if data else np.zeros((jac[0].shape[0], 0))
+    values = np.asarray(_pl_params(qml, qnode, probe, *data))
     layers, pending, w_in, row = [], np.eye(2**n, dtype=complex), None, 0
     for op in tape.operations:
         k = sum(int(np.size(p)) for p in op.parameters)  # a matrix parameter (QubitUnitary) counts its entries
-        rows, vals = jac[row:row + k], values[row:row + k]
+        rows, rows_x, vals = jac[0][row:row + k], jac_x[row:row + k], values[row:row + k]
         row += k
-        if k == 0 or not np.any(rows):  # a fixed gate
+        if k == 0 or not (np.any(rows) or np.any(rows_x)):  # a fixed gate
             pending = np.asarray(qml.matrix(op, wire_order=wires), dtype=complex) @ pending
             continue
-        p = _single_parameter(rows, vals, probe)
-        if op.name not in _PL_ROTATIONS or p is None:  # no layered form: differentiate the QNode itself
-            return Imported(FunctionCircuit(qnode, n, n_params), observable, n, "pennylane", "function")
+        p = _single_parameter(rows, vals, probe) if not np.any(rows_x) else None
+        f = _single_feature(rows_x, vals, data[0]) if data and not np.any(rows) else None
+        if op.name not in _PL_ROTATIONS or (p is None and f is None):  # no layered form: differentiate the QNode
+            return function
         w_in, layers = _close_layer(layers, pending, w_in)
         letters = _PL_ROTATIONS[op.name]
         if letters is None:
             letters = op.hyperparameters["pauli_word"]
         elif letters == "Z*":
             letters = "Z" * len(op.wires)
-        layers.append((_label(n, [wires.index(w) for w in op.wires], letters), p))
+        layers.append((_label(n, [wires.index(w) for w in op.wires], letters), (p, -1, 0.0) if f is None else (-1, *f)))
         pending = np.eye(2**n, dtype=complex)
     imported = _assemble(n, layers, pending, w_in, observable, "pennylane")
-    reference = float(qnode(probe))
-    _check(imported, reference, _layered_value(imported, probe))
+    # checked at a second data point too: an encoding angle must be linear in the feature, not only at the probe
+    for x in [data[0], jnp.asarray(rng.uniform(-1, 1, n_features))] if data else [None]:
+        _check(imported, float(qnode(probe, x) if data else qnode(probe)), _layered_value(imported, probe, x))
     return imported
 
 
-def _pl_params(qml, qnode, theta):
-    tape = qml.workflow.construct_tape(qnode)(theta)
+def _pl_params(qml, qnode, theta, *data):
+    tape = qml.workflow.construct_tape(qnode)(theta, *data)
     flat = [jnp.asarray(p, dtype=jnp.float64).reshape(-1) for op in tape.operations for p in op.parameters]
     return jnp.concatenate(flat) if flat else jnp.zeros(0)
 
@@ -304,15 +309,20 @@ def from_qiskit(circuit, observable, features=None) -> Imported:
         raise ValueError("the circuit has no trainable rotation.")
     rows = np.stack([row for _, (row, _), *_ in layers])
     offsets = np.array([b for _, (_, b), *_ in layers])
-    if not data and np.all((np.count_nonzero(rows, axis=1) == 1) & (rows.max(axis=1) == 1) & (offsets == 0)):
-        imported = _assemble(n, [(lab, int(np.argmax(row)), *w) for lab, (row, _), *w in layers], pending, w_in,
+    p = len(params)
+    single = np.count_nonzero(rows, axis=1) == 1
+    trainable = single & (rows[:, :p].max(axis=1, initial=0) == 1)
+    encoding = single & ~np.any(rows[:, :p], axis=1)
+    if np.all((trainable | encoding) & (offsets == 0)):  # every angle a parameter or a scaled feature: layered
+        drives = [(int(np.argmax(row[:p])), -1, 0.0) if t else (-1, int(np.argmax(row[p:] != 0)), float(row[p:].sum()))
+                  for row, t in zip(rows, trainable)]
+        imported = _assemble(n, [(lab, drive, *w) for (lab, _, *w), drive in zip(layers, drives)], pending, w_in,
                              _pauli_sum(terms), "qiskit")
-        _check(imported, reference, _layered_value(imported, probe))
+        _check(imported, reference, _layered_value(imported, probe[:p], probe[p:] if data else None))
         return imported
     # layer l is driven by angle l; the parameters reach the angles through phi = rows @ theta + offsets
-    by_angle = _assemble(n, [(lab, i, *w) for i, (lab, _, *w) in enumerate(layers)], pending, w_in,
+    by_angle = _assemble(n, [(lab, (i, -1, 0.0), *w) for i, (lab, _, *w) in enumerate(layers)], pending, w_in,
                          _pauli_sum(terms), "qiskit")
-    p = len(params)
     fn = functools.partial(_affine_expval, _Dense.of(by_angle), jnp.asarray(rows[:, :p]), jnp.asarray(offsets),
                            jnp.asarray(rows[:, p:]))
     imported = Imported(FunctionCircuit(fn, n, p, n_features=len(data)), by_angle.observable, n, "qiskit", "function")
@@ -367,6 +377,16 @@ def _single_parameter(rows: np.ndarray, values: np.ndarray, theta) -> int | None
     return int(nz[0])
 
 
+def _single_feature(rows: np.ndarray, values: np.ndarray, x) -> tuple[int, float] | None:
+    """``(f, a)`` if the op's one angle is exactly ``a x[f]``, else ``None``."""
+    if rows.shape[0] != 1:
+        return None
+    nz = np.flatnonzero(np.abs(rows[0]) > 1e-12)
+    if nz.size != 1 or abs(values[0] - rows[0, nz[0]] * float(x[nz[0]])) > 1e-12:
+        return None
+    return int(nz[0]), float(rows[0, nz[0]])
+
+
 def _label(n: int, qubits: list[int], letters: str) -> str:
     out = ["I"] * n
     for q, letter in zip(qubits, letters):
@@ -384,15 +404,19 @@ def _close_layer(layers: list, pending: np.ndarray, w_in):
 
 
 def _assemble(n: int, layers: list, pending: np.ndarray, w_in, observable: str, framework: str) -> Imported:
+    """The layered circuit of ``layers``, each ``(label, (p, f, a), W)``: the rotation about ``label`` by
+    ``theta_p + a x_f`` (``-1``: no parameter or no feature), then the fixed gate ``W``."""
     if not layers:
         raise ValueError("the circuit has no trainable rotation.")
-    label, p = layers[-1][:2]
-    layers[-1] = (label, p, pending)
+    label, drive = layers[-1][:2]
+    layers[-1] = (label, drive, pending)
     gates = np.stack([w for _, _, w in layers])
     identity = np.eye(2**n)
+    drives = np.array([drive for _, drive, _ in layers], dtype=float).reshape(-1, 3)
     circuit = _c.from_paulis([lab for lab, _, _ in layers], gates, scale=0.5,
                              w_in=None if w_in is None or np.allclose(w_in, identity) else w_in,
-                             param_index=[p for _, p, _ in layers])
+                             param_index=drives[:, 0].astype(int), feature_index=drives[:, 1].astype(int),
+                             feature_scale=drives[:, 2])
     return Imported(circuit, observable, n, framework)
 
 
@@ -435,9 +459,14 @@ class _Dense:
         return jnp.real(jnp.vdot(psi, self.observable @ psi))
 
 
-def _layered_value(imported: Imported, theta) -> float:
-    """``<O>`` of a converted layered circuit at parameters ``theta``, evaluated densely."""
-    return float(_Dense.of(imported)(np.asarray(theta)[np.asarray(imported.circuit.param_index)]))
+def _layered_value(imported: Imported, theta, x=None) -> float:
+    """``<O>`` of a converted layered circuit at parameters ``theta`` (and features ``x``), evaluated densely."""
+    c = imported.circuit
+    pidx, fidx = np.asarray(c.param_index), np.asarray(c.feature_index)
+    phi = np.where(pidx >= 0, np.asarray(theta)[np.maximum(pidx, 0)], 0.0)
+    if x is not None:
+        phi = phi + np.where(fidx >= 0, np.asarray(c.feature_scale) * np.asarray(x)[np.maximum(fidx, 0)], 0.0)
+    return float(_Dense.of(imported)(phi))
 
 
 def _affine_expval(dense: _Dense, rows, offsets, feature_rows, theta, x=None):

@@ -1,6 +1,6 @@
 """A supervised PennyLane model: qntk's built-in `reuploading` (2 qubits, 2 blocks, block "hea", encoding scale
 0.5, low frequency), read out by Z on qubit 0. `n_features` tells qntk that the QNode takes a data point's
-features as its second argument; qntk evaluates it as a function (differentiated by JAX).
+features as its second argument; qntk converts its RX(0.5 x) rotations to layers that encode the feature.
 
     qntk diagnose --model reuploading_pennylane.py --data tfim:points=10,h_min=-2,h_max=2
 """
