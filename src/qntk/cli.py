@@ -11,7 +11,6 @@ import copy
 import functools
 import inspect
 import json
-import math
 import re
 import sys
 import time
@@ -261,8 +260,8 @@ def kernel(
     model, run_settings = _settings(_KERNEL_DEFAULTS, config, settings)
     cfg = kernel_stats.KernelStatsConfig(model, **run_settings)
     layered = model.evaluation == "layered"  # a function-evaluated model file has no theory (the table says so)
-    too_large = _theory_unavailable(model) if theory and layered else None
-    warnings = [] if too_large is None else [f"{too_large}: the theory is left out"]
+    missing = _theory_unavailable(model) if theory and layered else None
+    warnings = [] if missing is None else [f"{missing}: the theory is left out"]
     _warn(warnings)
     start = time.perf_counter()
     summary = kernel_stats.summarize(kernel_stats.run(cfg, progress=not as_json))
@@ -680,21 +679,16 @@ def sweep(
     cfg = _sweep.load(config)
     out = out if out is not None else config.with_suffix(".nc")
     _outputs(out=out)
-    if workers is not None and workers < 0:
-        raise ValueError(f"--workers must be >= 0, got {workers}.")
     start = time.perf_counter()
-    if as_json:
-        _, report = _sweep.run(cfg, out, scheduler=scheduler, workers=workers)
-    else:
-        with Progress(TextColumn("sweep {task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True)) as bar:
-            task = bar.add_task("", total=math.prod(cfg.shape))
+    with Progress(TextColumn("sweep {task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=as_json) as bar:
+        task = bar.add_task("", total=len(cfg.keys))
 
-            def update(status):
-                bar.update(task, completed=status["done"] + status["failed"],
-                           description=f"{status['done']} done, {status['running']} running, {status['failed']} failed")
+        def update(status):
+            bar.update(task, completed=status["done"] + status["failed"],
+                       description=f"{status['done']} done, {status['running']} running, {status['failed']} failed")
 
-            _, report = _sweep.run(cfg, out, scheduler=scheduler, workers=workers, on_update=update)
+        _, report = _sweep.run(cfg, out, scheduler=scheduler, workers=workers, on_update=update)
     report["wall_time_s"] = time.perf_counter() - start
     if as_json:
         print(json.dumps(report, sort_keys=True))

@@ -349,7 +349,7 @@ def _dense_layer(circuit: Circuit, layer: int, phi: float, g: np.ndarray) -> np.
     if circuit.gate_kind == "perm":
         perm, phase = np.asarray(circuit.w_perm[layer]), np.asarray(circuit.w_phase[layer])
     elif circuit.gate_kind == "local":
-        perm, phase = permutation_gate(circuit.n_qubits, circuit.program[layer % len(circuit.program)][3])
+        perm, phase = permutation_gate(circuit.n_qubits, circuit.program[layer % len(circuit.program)][2])
     else:
         return rot
     w = np.zeros_like(rot)

@@ -211,15 +211,17 @@ def run(config: TrainConfig, progress: bool = True, checkpoint: str | Path | Non
                  "use fewer steps, samples or circuits")
     # from the model alone, before any simulation (and so before any error in the theory costs a run)
     theory, theory_start = None, time.perf_counter()
-    if _has_theory(config):
+    wanted = config.theory and config.loss == "quadratic" and model.evaluation == "layered"
+    missing = unavailable(model) if wanted else None  # why a model too large for it has no theory columns
+    if wanted and missing is None:
         status = ("theory: exact Haar averages and the late-time regime (the first time at this size takes up to a "
                   "minute, then they are cached on disk)")
         with Console(stderr=True).status(status) if progress else contextlib.nullcontext():
             theory = mean_residual(model, config.eta, np.arange(config.steps + 1))
     theory_s = time.perf_counter() - theory_start
     warnings = []
-    if _has_theory(config) is None:
-        warnings.append(f"{unavailable(model)}: the theory columns are left out")
+    if missing is not None:
+        warnings.append(f"{missing}: the theory columns are left out")
     if theory is not None:
         warning = lazy.learning_rate_warning(config.eta, theory["K_mean"], "Haar mean K")
         if warning is not None:  # the theory columns would show a decay that cannot happen
@@ -368,14 +370,6 @@ def _run_warnings(config: TrainConfig, records: dict) -> list[str]:
         out.append(f"the mean loss grew from {loss[0]:.4g} to {loss[-1]:.4g} over the run: training did not converge "
                    "(eta too large, or noise above the signal)")
     return out
-
-
-def _has_theory(config: TrainConfig) -> bool | None:
-    """Whether the run carries the theory of the mean residual; ``None`` when it would, but the model is too large
-    for it (:func:`qntk.theory.unavailable`)."""
-    if not (config.theory and config.loss == "quadratic" and config.model.evaluation == "layered"):
-        return False
-    return True if unavailable(config.model) is None else None
 
 
 def _predicted_phase(config: TrainConfig) -> dict | None:

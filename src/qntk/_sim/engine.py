@@ -13,6 +13,8 @@ Conventions: layer ``l`` maps ``psi -> W_l exp(-i s phi_l G_l) psi``; see :mod:`
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -47,33 +49,38 @@ def _layers(circuit: Circuit, phi: jax.Array) -> dict:
 
 def _forward_layer(circuit: Circuit, psi: jax.Array, layer: dict) -> jax.Array:
     """``W_l exp(-i s phi_l G_l) psi``."""
-    if circuit.program:
-        branches = [lambda psi, phi, j=j: _gate(circuit, {"phi": phi}, _rotate(circuit, {"phi": phi}, psi, j=j), j)
-                    for j in range(len(circuit.program))]
-        return lax.switch(layer["j"], branches, psi, layer["phi"])
-    return _gate(circuit, layer, _rotate(circuit, layer, psi))
+
+    def step(psi, layer, j=0):
+        return _gate(circuit, layer, _rotate(circuit, layer, psi, j=j), j)
+
+    return _by_place(circuit, step, psi, layer)
 
 
 def _backward_layer(circuit: Circuit, both: jax.Array, layer: dict):
     """One layer of the adjoint sweep: ``(both, g)`` (see :func:`expval_and_grad`)."""
 
-    def step(both, phi, j=0):
-        layer_j = {**layer, "phi": phi}
-        both = _gate_adjoint(circuit, layer_j, both, j)
-        gen_both = _gen(circuit, layer_j, both, j)
+    def step(both, layer, j=0):
+        both = _gate_adjoint(circuit, layer, both, j)
+        gen_both = _gen(circuit, layer, both, j)
         g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], gen_both[:, 0]))
-        return _rotate(circuit, layer_j, both, inverse=True, gen_psi=gen_both, j=j), g
+        return _rotate(circuit, layer, both, inverse=True, gen_psi=gen_both, j=j), g
 
-    if circuit.program:
-        branches = [lambda both, phi, j=j: step(both, phi, j) for j in range(len(circuit.program))]
-        return lax.switch(layer["j"], branches, both, layer["phi"])
-    return step(both, layer["phi"])
+    return _by_place(circuit, step, both, layer)
+
+
+def _by_place(circuit: Circuit, step, carry, layer: dict):
+    """``step(carry, layer, j)``; for a local circuit ``j`` is the layer's place in its block, static in each branch
+    of a switch over the block's layers."""
+    if not circuit.program:
+        return step(carry, layer)
+    branches = [functools.partial(step, j=j) for j in range(len(circuit.program))]
+    return lax.switch(layer["j"], branches, carry, layer)
 
 
 def _gen(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
     """``G_l psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
     if circuit.program:
-        x, z, _, _ = circuit.program[j]
+        x, z, _ = circuit.program[j]
         return local.apply_pauli(psi, circuit.n_qubits, x, z)
     if circuit.generator_kind == "diagonal":
         return _bcast(layer["gen_diag"], psi) * psi
@@ -100,7 +107,7 @@ def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False
 def _gate(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
     """``W_l psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
     if circuit.program:
-        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][3])
+        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][2])
     if circuit.gate_kind == "dense":
         return layer["w"] @ psi
     if circuit.gate_kind == "perm":
@@ -111,7 +118,7 @@ def _gate(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Arra
 def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
     """``W_l^dagger psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
     if circuit.program:
-        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][3], adjoint=True)
+        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][2], adjoint=True)
     if circuit.gate_kind == "dense":
         return jnp.conj(layer["w"]).T @ psi
     if circuit.gate_kind == "perm":

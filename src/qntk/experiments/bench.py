@@ -124,15 +124,15 @@ def _matmul_floor(gates: jax.Array, batch: int, sweeps: int, repeats: int) -> tu
     return t, 8.0 * dim * dim * batch * gates.shape[0] * sweeps / t
 
 
-def _circuit(config: BenchConfig, layers: int):
+def _circuit(config: BenchConfig):
     if config.workload == "hea-train":
-        return ansatze.hea(config.n_qubits, _hea_blocks(config, layers))
-    return ansatze.rpa(config.n_qubits, layers, seed=config.seed)
+        return ansatze.hea(config.n_qubits, _hea_blocks(config))
+    return ansatze.rpa(config.n_qubits, config.n_layers, seed=config.seed)
 
 
-def _hea_blocks(config: BenchConfig, layers: int) -> int:
-    """Blocks of the HEA with about ``layers`` layers (``2 n`` rotations per block)."""
-    return max(1, layers // (2 * config.n_qubits))
+def _hea_blocks(config: BenchConfig) -> int:
+    """Blocks of the HEA with about ``n_layers`` layers (``2 n`` rotations per block)."""
+    return max(1, config.n_layers // (2 * config.n_qubits))
 
 
 def _observable(config: BenchConfig):
@@ -141,7 +141,7 @@ def _observable(config: BenchConfig):
 
 
 def _train(config: BenchConfig) -> dict:
-    circuit = _circuit(config, config.n_layers)
+    circuit = _circuit(config)
     observable = _observable(config)
     thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
     step, args, compile_s = _train_step(circuit, observable, thetas)
@@ -179,7 +179,7 @@ def _references(config: BenchConfig, circuit, observable) -> list[tuple[str, Cal
     """``(name, build)`` of the peers of a workload; ``build()`` returns their batched value-and-gradient step."""
     terms = list(zip(observable.coefs, observable.labels))
     if config.workload == "hea-train":
-        blocks = _hea_blocks(config, config.n_layers)
+        blocks = _hea_blocks(config)
         return [(f"pennylane-{kind}", functools.partial(pennylane_hea_step, config.n_qubits, blocks, terms, f"{kind}.qubit"))
                 for kind in ("default", "lightning")]
     labels = [PauliString(int(x), int(z), circuit.n_qubits).label for x, z in zip(circuit.gen_x, circuit.gen_z)]

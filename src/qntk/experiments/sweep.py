@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -45,15 +46,20 @@ from .. import __version__, train
 from .. import config as _config
 from .._provenance import finite, save_netcdf, use_compilation_cache, versions, write_atomic
 from ..models import Model
+from ..models._spec import check_int
 from . import kernel_stats
 
 TASKS = ("kernel", "train")
 """What a point computes: ``qntk kernel``'s ensemble statistics, or a ``qntk train`` run."""
 
-_RUN_DEFAULTS = {
-    "kernel": {f.name: f.default for f in dataclasses.fields(kernel_stats.KernelStatsConfig) if f.name != "model"},
-    "train": {f.name: f.default for f in dataclasses.fields(train.TrainConfig) if f.name != "model"},
-}
+_RUN_CONFIGS = {"kernel": kernel_stats.KernelStatsConfig, "train": train.TrainConfig}
+
+
+@functools.cache
+def _defaults(task: str) -> dict:
+    """The settings of a point before its own: the Model's defaults and the task's run defaults."""
+    run = {f.name: f.default for f in dataclasses.fields(_RUN_CONFIGS[task]) if f.name != "model"}
+    return {**Model().to_dict(), **run}
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,12 @@ class SweepConfig:
         overlap = set(_config._field_names(self.grid)) & set(_config._field_names(self.base))
         if overlap:
             raise ValueError(f"{sorted(overlap)} appear in both [base] and [grid]: keep each in one place.")
-        for _, settings in self.points():
-            _build(self.task, settings)
+        self.keys  # noqa: B018  (builds, and so validates, every point)
+
+    @functools.cached_property
+    def keys(self) -> tuple[str, ...]:
+        """The hash of every point (:func:`point_key`), in grid order."""
+        return tuple(point_key(self.task, settings) for _, settings in self.points())
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -117,11 +127,8 @@ def load(path: str | Path) -> SweepConfig:
 def _build(task: str, settings: dict):
     """The run config of one point (a :class:`~qntk.experiments.kernel_stats.KernelStatsConfig` or
     :class:`~qntk.train.TrainConfig`), from Model and run defaults under the point's settings."""
-    values = _config.merge({**Model().to_dict(), **_RUN_DEFAULTS[task]}, settings, {})
-    model, run = _config.split_model(values)
-    if task == "kernel":
-        return kernel_stats.KernelStatsConfig(model, **run)
-    return train.TrainConfig(model, **run)
+    model, run = _config.split_model(_config.merge(_defaults(task), settings, {}))
+    return _RUN_CONFIGS[task](model, **run)
 
 
 def point_key(task: str, settings: dict) -> str:
@@ -178,10 +185,12 @@ def run(config: SweepConfig, out: str | Path, scheduler: str | None = None, work
         ``(dataset, report)``, the report holding ``points``, ``done``, ``failed``, ``computed`` (this run),
         ``errors`` (one line per failed point) and ``out``.
     """
+    if workers is not None:
+        check_int("workers", workers, 0)
     out = Path(out)
     folder = out.with_name(out.name + ".points")
     folder.mkdir(parents=True, exist_ok=True)
-    points = [(index, settings, folder / f"{point_key(config.task, settings)}.json") for index, settings in config.points()]
+    points = [(index, settings, folder / f"{key}.json") for (index, settings), key in zip(config.points(), config.keys)]
     results = {index: _stored(path) for index, _, path in points}
     todo = [(index, settings, path) for index, settings, path in points if results[index] is None]
     status = {"points": len(points), "done": len(points) - len(todo), "running": 0, "failed": 0, "errors": []}

@@ -285,6 +285,7 @@ class _Kind:
         required: options without a default.
         dense: ``n_layers ->`` number of dense ``d x d`` matrices the circuit stores (Haar gates, generators'
             eigenvectors), for the memory estimate made before building it.
+        pauli: every generator is a Pauli string (a model file's layered form always is).
     """
 
     builder: Callable[..., _c.Circuit]
@@ -295,6 +296,7 @@ class _Kind:
     n_features: Callable[[int, dict], int] = lambda n_qubits, options: 0
     required: tuple[str, ...] = ()
     dense: Callable[[int], int] = lambda n_layers: 0
+    pauli: bool = True
 
 
 def _scale_option(value, n_qubits):
@@ -318,10 +320,10 @@ KINDS: dict[str, _Kind] = {
                  dense=lambda layers: layers),
     "hea": _Kind(hea, False, False, 1, {"scale": _scale_option}),
     "periodic": _Kind(periodic, True, True, 1, {"scale": _scale_option, "generator": _generator_option},
-                      dense=lambda layers: layers + 1),
+                      dense=lambda layers: layers + 1, pauli=False),
     "hva": _Kind(hva, False, False, 2, {"scale": _scale_option,
                                         "periodic_bc": lambda v, n: check_bool("periodic_bc", v)},
-                 dense=lambda blocks: 2 * blocks + 1),
+                 dense=lambda blocks: 2 * blocks + 1, pauli=False),
     "reuploading": _Kind(reuploading, False, False, 1, {
         "scale": _scale_option,
         "n_features": lambda v, n: check_int("n_features", v, 1),
@@ -398,6 +400,11 @@ class Ansatz:
     def is_random(self) -> bool:
         """Whether circuits are drawn at random (a seed gives each its own)."""
         return KINDS[self.name].random
+
+    @property
+    def pauli_generators(self) -> bool:
+        """Whether every generator of its circuits is a Pauli string (known without building one)."""
+        return KINDS[self.name].pauli
 
     @property
     def is_design(self) -> bool:

@@ -75,7 +75,7 @@ class Circuit:
         scale: the generator scale ``s``.
         generator_kind, gate_kind: see :data:`GENERATOR_KINDS`, :data:`GATE_KINDS`.
         program: for ``"local"`` gates, the static structure of one block of layers: per layer
-            ``(x, z, n_y, ops)``, the Pauli masks of its generator and its gate list; the circuit's
+            ``(x, z, ops)``, the Pauli masks of its generator and its gate list; the circuit's
             layers repeat it ``n_layers / len(program)`` times. ``None`` otherwise.
     """
 
@@ -307,15 +307,12 @@ def _support(generators: dict) -> list[int]:
 
 
 def _program(generators: dict, ops: tuple) -> tuple:
-    """One period of the static structure ``(x, z, n_y, ops)`` of the layers: the shortest block whose
-    repetition is the circuit (the whole circuit when nothing repeats)."""
-    keys = [(int(x), int(z), int(y), o) for x, z, y, o in
-            zip(np.asarray(generators["gen_x"]), np.asarray(generators["gen_z"]), np.asarray(generators["gen_ny"]), ops)]
+    """One period of the static structure ``(x, z, ops)`` of the layers: the shortest block whose repetition is
+    the circuit (the whole circuit when nothing repeats)."""
+    keys = [(int(x), int(z), o) for x, z, o in zip(np.asarray(generators["gen_x"]), np.asarray(generators["gen_z"]), ops)]
     n = len(keys)
-    for period in (p for p in range(1, n + 1) if n % p == 0):
-        if all(keys[i] == keys[i % period] for i in range(n)):
-            return tuple(keys[:period])
-    raise AssertionError("unreachable: the whole circuit is a period")  # pragma: no cover
+    period = next(p for p in range(1, n + 1) if n % p == 0 and all(keys[i] == keys[i % p] for i in range(n)))
+    return tuple(keys[:period])
 
 
 def from_diagonal(diagonals, gates=None, *, scale: float = 1.0, **layout) -> Circuit:

@@ -43,7 +43,7 @@ def unavailable(model: Model) -> str | None:
         return ("the theory needs the layers' generators, and this model file's circuit has no layered form "
                 "(it is evaluated as the framework's function): use rotations about Pauli strings")
     if model.n_qubits > haar.DENSE_MAX_QUBITS:
-        pauli = hasattr(model.operator, "labels") and model.circuit(seed=0).generator_kind == "pauli"
+        pauli = hasattr(model.operator, "labels") and model.ansatz_spec.pauli_generators
         if not pauli or model.dataset is not None:
             return (f"above {haar.DENSE_MAX_QUBITS} qubits the exact Haar theory is taken from Pauli sums (no d x d "
                     f"matrix), which needs a Pauli-sum observable, Pauli-string generators and no data set; this model "
