@@ -606,20 +606,25 @@ def _diagnose_tables(r: dict, example: bool):
 @app.command()
 @_expected_errors
 def bench(
-    workload: Annotated[str, typer.Option(help="rpa-train, compile or hea-train.")] = "rpa-train",
+    workload: Annotated[str, typer.Option(help="rpa-train (004's RPA training step), rpa-hessian (mu and the loss Hessian), "
+                                               "hea-train (hardware-efficient ansatz, up to 20 qubits), tfim-kernel (003's "
+                                               "re-uploading model: the kernel matrix of the TFIM data set) or compile "
+                                               "(compile time and memory vs L).")] = "rpa-train",
     qubits: Annotated[int, typer.Option(help="Number of qubits n.")] = 6,
     layers: Annotated[int, typer.Option(help="Depth L.")] = 192,
     batch: Annotated[int, typer.Option(help="Angle vectors B per step.")] = 10,
     repeats: Annotated[int, typer.Option(help="Timed repeats (the shortest is reported).")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the circuit and angles.")] = 0,
     reference: Annotated[
-        bool, typer.Option(help="Also time the peers in the same run: TensorCircuit-ng for the RPA (needs qntk[bench]; its "
-                                "compile time grows with L), PennyLane default.qubit and lightning.qubit for the HEA.")
+        bool, typer.Option(help="Also time the peers in the same run (all in qntk[bench]): the TensorCircuit-ng construction "
+                                "for the RPA (its compile time grows with L), PennyLane default.qubit and lightning.qubit "
+                                "and Qiskit for the HEA, PennyLane for tfim-kernel.")
     ] = True,
     as_json: Json = False,
     out: Out = None,
-    report: Annotated[Optional[Path], typer.Option(help="Run the standard workloads (RPA n = 4..8, HEA n = 12..20, "
-                                                       "compile time vs L; about half an hour on two cores) and write "
+    report: Annotated[Optional[Path], typer.Option(help="Run the standard workloads (RPA n = 4..8, its Hessian at n = 6, "
+                                                       "HEA n = 12..20, the TFIM kernel matrix, compile time vs L; about "
+                                                       "half an hour on two cores) and write "
                                                        "their Markdown table to this file (docs/benchmarks.md).")] = None,
 ) -> None:
     """Time the engine against a reference measured in the same run.
@@ -634,8 +639,9 @@ def bench(
         Console().print(f"wrote {report}")
         return
     cfg = _bench.BenchConfig(workload, qubits, layers, batch, repeats, seed, reference)
-    peers = "PennyLane" if workload == "hea-train" else ("the TensorCircuit-ng reference (its compile time grows with "
-                                                         "the depth: a minute or more at L of a few hundred)")
+    peers = {"hea-train": "PennyLane and Qiskit", "tfim-kernel": "PennyLane"}.get(
+        workload, "the TensorCircuit-ng reference (its compile time grows with the depth: a minute or more at L of a few "
+        "hundred)")
     what = f"timing {workload}" + (f" against {peers}" if reference and workload != "compile" else "")
     with _status(what, not as_json):
         result = _bench.run(cfg)
@@ -647,12 +653,14 @@ def bench(
             table.add_row(key, f"{value:.4g}" if isinstance(value, float) else escape(str(value)))
     for row in result.get("rows", []):
         table.add_row(f"compile_time_s (L={row['n_layers']})", f"{row['compile_time_s']:.4g}")
+        table.add_row(f"temp_bytes (L={row['n_layers']})", str(row["temp_bytes"]))
     for ref in result.get("references", []):
         if "skipped" in ref:
             table.add_row(ref["name"], escape(f"skipped: {ref['skipped']}"))
             continue
-        for key in ("step_time_s", "compile_time_s", "speedup", "max_abs_diff"):
-            table.add_row(f"{ref['name']} {key}", f"{ref[key]:.4g}")
+        for key in ("step_time_s", "compile_time_s", "speedup", "max_abs_diff", "peak_memory_bytes"):
+            if key in ref:
+                table.add_row(f"{ref['name']} {key}", f"{ref[key]:.4g}")
     _emit(result, as_json, out, table)
 
 

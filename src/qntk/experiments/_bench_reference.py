@@ -48,13 +48,13 @@ def _pauli_matrix(label: str) -> np.ndarray:
     return reduce(np.kron, (_PAULI_1Q[c] for c in label))
 
 
-def tensorcircuit_rpa_step(
+def _tensorcircuit_rpa_energy(
     paulis: list[str],
     unitaries: np.ndarray,
     obs_terms: list[tuple[float, str]],
     scale: float = 0.5,
 ) -> Callable:
-    """Builds the TensorCircuit reference for one batched RPA energy-and-gradient step.
+    """The RPA energy ``theta -> <O>`` written in TensorCircuit the way 004's authors wrote it.
 
     The circuit is ``U(theta) = W_L V_L(theta_L) ... W_1 V_1(theta_1)`` acting on ``|0...0>``,
     with ``V_l(theta) = exp(-i * scale * theta * P_l)`` and ``W_l = unitaries[l]`` applied after
@@ -72,10 +72,6 @@ def tensorcircuit_rpa_step(
             uses ``exp1(..., half=True)`` exactly as the authors do, any other value passes
             ``scale * theta`` to ``exp1(..., half=False)``.
 
-    Returns:
-        A jitted function ``step(thetas)`` taking ``thetas`` of shape ``(B, L)`` (float64) and
-        returning ``(values, grads)`` of shapes ``(B,)`` and ``(B, L)``. The first call compiles.
-
     Raises:
         ImportError: if TensorCircuit-ng is not installed.
         ValueError: if the labels, unitaries or observable do not fit together.
@@ -84,7 +80,6 @@ def tensorcircuit_rpa_step(
         import tensorcircuit as tc
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(_MISSING_TC) from exc
-    import jax
     import jax.numpy as jnp
 
     if len(paulis) == 0:
@@ -137,7 +132,34 @@ def tensorcircuit_rpa_step(
             e = e + coef * c.expectation_ps(**pos)
         return jnp.real(e)
 
-    return jax.jit(jax.vmap(jax.value_and_grad(energy)))
+    return energy
+
+
+def tensorcircuit_rpa_step(paulis, unitaries, obs_terms, scale: float = 0.5) -> Callable:
+    """The TensorCircuit reference for one batched RPA energy-and-gradient step
+    (:func:`_tensorcircuit_rpa_energy`; same arguments): a jitted ``step(thetas)`` taking ``thetas`` of shape
+    ``(B, L)`` and returning ``(values, grads)`` of shapes ``(B,)`` and ``(B, L)``. The first call compiles."""
+    import jax
+
+    return jax.jit(jax.vmap(jax.value_and_grad(_tensorcircuit_rpa_energy(paulis, unitaries, obs_terms, scale))))
+
+
+def tensorcircuit_rpa_hessian(paulis, unitaries, obs_terms, scale: float = 0.5) -> Callable:
+    """The TensorCircuit reference for the energy, gradient and Hessian of a batch of angle vectors
+    (``jax.hessian`` of :func:`_tensorcircuit_rpa_energy`; same arguments): a jitted ``fn(thetas)`` returning
+    ``(values, grads, hessians)`` of shapes ``(B,)``, ``(B, L)`` and ``(B, L, L)``."""
+    import jax
+
+    energy = _tensorcircuit_rpa_energy(paulis, unitaries, obs_terms, scale)
+    return jax.jit(jax.vmap(lambda theta: (energy(theta), jax.grad(energy)(theta), jax.hessian(energy)(theta))))
+
+
+def _pennylane():
+    try:
+        import pennylane as qml
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the PennyLane reference needs PennyLane: pip install 'qntk[bench]'") from exc
+    return qml
 
 
 def pennylane_hea_step(n_qubits: int, blocks: int, obs_terms: list[tuple[float, str]], device: str) -> Callable:
@@ -155,39 +177,126 @@ def pennylane_hea_step(n_qubits: int, blocks: int, obs_terms: list[tuple[float, 
     Raises:
         ImportError: if PennyLane (or, for ``lightning.qubit``, its lightning plugin) is not installed.
     """
-    try:
-        import pennylane as qml
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the PennyLane reference needs PennyLane: pip install 'qntk[pennylane]'") from exc
+    qml = _pennylane()
     import jax
-    import jax.numpy as jnp
 
     wires = list(range(n_qubits))
-    coefs = [float(c) for c, _ in obs_terms]
-    ops = [qml.pauli.string_to_pauli_word(_check_label(label, n_qubits, "observable label"),
-                                          wire_map={q: q for q in wires}) for _, label in obs_terms]
-    hamiltonian = qml.Hamiltonian(coefs, ops)
-    bonds = [(q, q + 1) for q in range(0, n_qubits - 1, 2)] + [(q, q + 1) for q in range(1, n_qubits - 1, 2)]
+    hamiltonian = qml.Hamiltonian([float(c) for c, _ in obs_terms], [
+        qml.pauli.string_to_pauli_word(_check_label(label, n_qubits, "observable label"), wire_map={q: q for q in wires})
+        for _, label in obs_terms])
     lightning = device == "lightning.qubit"
-    dev = qml.device(device, wires=n_qubits)
 
-    @qml.qnode(dev, interface="jax", diff_method="adjoint" if lightning else "backprop")
+    @qml.qnode(qml.device(device, wires=n_qubits), interface="jax", diff_method="adjoint" if lightning else "backprop")
     def energy(theta):
         for b in range(blocks):
             for q in wires:
                 qml.RY(theta[2 * n_qubits * b + q], wires=q)
             for q in wires:
                 qml.RZ(theta[2 * n_qubits * b + n_qubits + q], wires=q)
-            for a, c in bonds:
+            for a, c in _hea_bonds(n_qubits):
                 qml.CNOT(wires=[a, c])
         return qml.expval(hamiltonian)
 
     if not lightning:
         return jax.jit(jax.vmap(jax.value_and_grad(energy)))
-    one = jax.value_and_grad(energy)
+    return _one_at_a_time(jax.value_and_grad(energy))
+
+
+def _hea_bonds(n_qubits: int) -> list[tuple[int, int]]:
+    """The CNOTs of a block of :func:`qntk.models.ansatze.hea`: even bonds, then odd."""
+    return [(q, q + 1) for q in range(0, n_qubits - 1, 2)] + [(q, q + 1) for q in range(1, n_qubits - 1, 2)]
+
+
+def _one_at_a_time(fn: Callable) -> Callable:
+    """``fn`` over a batch, one call per entry, its outputs stacked (for peers that do not batch)."""
+    import jax
+    import jax.numpy as jnp
+
+    return lambda batch: jax.tree.map(lambda *xs: jnp.stack(xs), *[fn(entry) for entry in batch])
+
+
+def pennylane_reuploading_kernel(n_qubits: int, blocks: int, encoding_scale: float, features, device: str) -> Callable:
+    """PennyLane reference for the QNTK matrix over a data set of qntk's re-uploading model with 003's
+    hardware-efficient block (:func:`qntk.models.ansatze.reuploading` with ``block="hea"``, ``frequency="low"``),
+    read out by ``Z`` on qubit 0: per block ``RX(c x)`` on every wire, then ``RX``, ``RZ``, ``RX`` on every wire
+    (parameters in that order) and the CNOT ring ``(q, q + 1 mod n)``.
+
+    ``device`` as in :func:`pennylane_hea_step`. Returns ``fn(thetas)`` for ``thetas`` of shape ``(B, 3 n blocks)``,
+    returning the outputs ``(B, m)`` at the ``m`` features (shape ``(m, 1)``) and the kernels ``K = J J^T``,
+    ``(B, m, m)``.
+    """
+    qml = _pennylane()
+    import jax
+    import jax.numpy as jnp
+
+    wires = list(range(n_qubits))
+    ring = [(q, (q + 1) % n_qubits) for q in range(n_qubits if n_qubits > 2 else n_qubits - 1)]
+    lightning = device == "lightning.qubit"
+    xs = jnp.asarray(features, jnp.float64)[:, 0]
+
+    @qml.qnode(qml.device(device, wires=n_qubits), interface="jax", diff_method="adjoint" if lightning else "backprop")
+    def output(theta, x):
+        p = 0
+        for _ in range(blocks):
+            for q in wires:
+                qml.RX(encoding_scale * x, wires=q)
+            for gate in (qml.RX, qml.RZ, qml.RX):
+                for q in wires:
+                    gate(theta[p], wires=q)
+                    p += 1
+            for a, b in ring:
+                qml.CNOT(wires=[a, b])
+        return qml.expval(qml.PauliZ(0))
+
+    value_and_grad = jax.value_and_grad(output)
+
+    def kernel(values, jac):
+        return values, jac @ jac.T
+
+    if not lightning:
+        per_point = jax.vmap(value_and_grad, in_axes=(None, 0))
+        return jax.jit(jax.vmap(lambda theta: kernel(*per_point(theta, xs))))
+    return _one_at_a_time(lambda theta: kernel(*_one_at_a_time(lambda x: value_and_grad(theta, x))(xs)))
+
+
+def qiskit_hea_step(n_qubits: int, blocks: int, obs_terms: list[tuple[float, str]]) -> Callable:
+    """Qiskit reference for one batched value-and-gradient step of qntk's hardware-efficient ansatz (the circuit
+    of :func:`pennylane_hea_step`): the values from :class:`qiskit.primitives.StatevectorEstimator`, the gradients
+    from qiskit-algorithms' ``ReverseEstimatorGradient`` (exact reverse-mode gradients, the fastest of its estimator
+    gradients on a state-vector simulator). Qiskit's Pauli labels are little-endian, so qntk's labels are reversed.
+
+    Returns:
+        ``step(thetas)`` for ``thetas`` of shape ``(B, 2 n blocks)``, returning ``(values, grads)`` (NumPy).
+
+    Raises:
+        ImportError: if Qiskit or qiskit-algorithms is not installed.
+    """
+    try:
+        from qiskit import QuantumCircuit
+        from qiskit.circuit import ParameterVector
+        from qiskit.primitives import StatevectorEstimator
+        from qiskit.quantum_info import SparsePauliOp
+        from qiskit_algorithms.gradients import ReverseEstimatorGradient
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the Qiskit reference needs Qiskit and qiskit-algorithms: pip install 'qntk[bench]'") from exc
+
+    theta = ParameterVector("theta", 2 * n_qubits * blocks)
+    circuit = QuantumCircuit(n_qubits)
+    for b in range(blocks):
+        for q in range(n_qubits):
+            circuit.ry(theta[2 * n_qubits * b + q], q)
+        for q in range(n_qubits):
+            circuit.rz(theta[2 * n_qubits * b + n_qubits + q], q)
+        for a, c in _hea_bonds(n_qubits):
+            circuit.cx(a, c)
+    observable = SparsePauliOp.from_list([(_check_label(label, n_qubits, "observable label")[::-1], float(coef))
+                                          for coef, label in obs_terms])
+    estimator, gradient = StatevectorEstimator(), ReverseEstimatorGradient()
 
     def step(thetas):
-        pairs = [one(theta) for theta in thetas]
-        return jnp.stack([v for v, _ in pairs]), jnp.stack([g for _, g in pairs])
+        thetas = np.asarray(thetas, dtype=float)
+        values = estimator.run([(circuit, observable, thetas)]).result()[0].data.evs
+        grads = gradient.run([circuit] * len(thetas), [observable] * len(thetas), thetas).result().gradients
+        return np.asarray(values), np.asarray(grads)
 
     return step

@@ -8,17 +8,27 @@ Workloads:
   compile time, the step time (best of ``repeats``, the usual estimator when other work shares the
   machine), the time of mu on top of the step (``qntk train --record-mu``) and the machine floor (the
   layer matrix products of the step, timed as a loop of the same complex128 products on this machine).
+* ``rpa-hessian``: mu and the loss Hessian (with its spectrum) of the same model, for ``batch`` angle vectors
+  (what ``qntk diagnose`` computes).
 * ``hea-train``: the same step for the hardware-efficient ansatz (about ``n_layers`` layers, ``2 n`` per
-  block; local gates applied as tensor operations) with the TFIM observable, up to 20 qubits.
-* ``compile``: compile time of the ``rpa-train`` step for several depths (it must stay flat: the
-  layers are scanned over and the gates are arguments, not constants).
+  block; local gates applied as tensor operations) with the TFIM observable, up to 20 qubits; its floor is the
+  state passes of a gate-by-gate simulator (:func:`_pass_floor`).
+* ``tfim-kernel``: the supervised training step of 003's re-uploading model with its hardware-efficient block
+  (about ``n_layers`` parameters, ``3 n`` per block) on 003's TFIM data set (20 fields): the QNTK matrix
+  ``K = J J^T`` over the data set and the outputs, for ``batch`` angle vectors.
+* ``compile``: compile time and memory of the ``rpa-train`` step for several depths (both must stay flat: the
+  layers are scanned over, the gates are arguments, not constants, and the adjoint gradient keeps no state per
+  layer).
+
+Every workload reports XLA's peak memory of its compiled step (``peak_memory_bytes``).
 
 With ``reference`` on, the peers a user would pick instead run the same step in the same run
 (``references``: name, step and compile time, speed-up, largest difference of the values): for the
 RPA, the circuit built the way 004's authors built it in TensorCircuit-ng (``exp1`` + ``any`` per
-layer, ``vmap(value_and_grad)``); for the HEA, PennyLane's ``default.qubit`` (JAX, ``jit(vmap(
-value_and_grad))``) and ``lightning.qubit`` (adjoint gradients). A peer that is not installed is
-listed as skipped, with the ``pip install`` to run.
+layer, ``vmap(value_and_grad)``, or ``jax.hessian`` for ``rpa-hessian``); for the HEA, PennyLane's
+``default.qubit`` (JAX, ``jit(vmap(value_and_grad))``), ``lightning.qubit`` (adjoint gradients) and Qiskit
+(``StatevectorEstimator`` values, qiskit-algorithms' reverse-mode estimator gradients); for ``tfim-kernel``, the
+two PennyLane devices. A peer that is not installed is listed as skipped, with the ``pip install`` to run.
 """
 
 from __future__ import annotations
@@ -40,12 +50,14 @@ import numpy as np
 
 from .. import train
 from .._provenance import versions
-from ..models import ansatze, observables
+from .. import kernels
+from ..models import ansatze, observables, states
 from ..models._spec import check_int
 from ..models.pauli import PauliString
-from ._bench_reference import pennylane_hea_step, tensorcircuit_rpa_step
+from ._bench_reference import (pennylane_hea_step, pennylane_reuploading_kernel, qiskit_hea_step,
+                               tensorcircuit_rpa_hessian, tensorcircuit_rpa_step)
 
-WORKLOADS = ("rpa-train", "compile", "hea-train")
+WORKLOADS = ("rpa-train", "rpa-hessian", "hea-train", "tfim-kernel", "compile")
 
 
 @dataclass(frozen=True)
@@ -70,16 +82,30 @@ class BenchConfig:
             raise ValueError("n_qubits must be >= 2 (the XXZ observable has couplings).")
 
 
-def _train_step(circuit, observable, thetas, record_mu: bool = False):
+def _train_step(circuit, observable, thetas, data=None, record_mu: bool = False):
     """The training step that ``qntk train`` compiles and runs (:func:`qntk.train.compiled_steps`): one
-    step of the quadratic loss for a batch of angle vectors, recording eps and K (and mu), compiled
-    here once; returns ``(compiled, args, compile_time_s)``."""
-    step = train.compiled_steps("quadratic", None, record_mu)
-    args = (circuit, observable, (None, None, jnp.zeros(1)), thetas, jax.random.key(0), 0, 1e-3, 0.0)
+    step of the quadratic loss for a batch of angle vectors, recording eps and K (and mu), on the data set
+    ``data = (features, labels)`` (default: no data, target 0), compiled here once; returns
+    ``(compiled, args, compile_time_s)``."""
+    features, labels = data if data is not None else (None, jnp.zeros(1))
+    args = (circuit, observable, (None, features, labels), thetas, jax.random.key(0), 0, 1e-3, 0.0)
+    compiled, compile_s = _compile(train.compiled_steps("quadratic", None, record_mu), *args, n=1)
+    return compiled, args, compile_s
+
+
+def _compile(fn, *args, **static) -> tuple:
+    """``fn`` (jitted) compiled cold for ``args``, and the time that took."""
     with _cold_compilation():
         t = time.perf_counter()
-        compiled = step.lower(*args, n=1).compile()
-        return compiled, args, time.perf_counter() - t
+        compiled = fn.lower(*args, **static).compile()
+        return compiled, time.perf_counter() - t
+
+
+def _peak_memory(compiled) -> int | None:
+    """XLA's peak memory of a compiled program (arguments, outputs and temporaries), in bytes, where the backend
+    reports it."""
+    analysis = compiled.memory_analysis()
+    return None if analysis is None else int(analysis.peak_memory_in_bytes)
 
 
 @contextmanager
@@ -96,11 +122,12 @@ def _cold_compilation():
         jax.config.update("jax_enable_compilation_cache", enabled)
 
 
-def _best_time(fn, *args, repeats: int) -> float:
+def _best_time(fn, *args, repeats: int, budget_s: float = 60.0) -> float:
     """The shortest of ``repeats`` timed calls: other work on the machine can only add time, so the
-    minimum is the estimate least disturbed by it (as :mod:`timeit` advises)."""
+    minimum is the estimate least disturbed by it (as :mod:`timeit` advises). Calls stop early once they
+    have taken ``budget_s`` in all (a slow peer is timed fewer times)."""
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats and sum(times) < budget_s:
         t = time.perf_counter()
         jax.block_until_ready(fn(*args))
         times.append(time.perf_counter() - t)
@@ -124,72 +151,167 @@ def _matmul_floor(gates: jax.Array, batch: int, sweeps: int, repeats: int) -> tu
     return t, 8.0 * dim * dim * batch * gates.shape[0] * sweeps / t
 
 
+#: Applications of each gate in an exact gradient by the adjoint method: once forward, and to the two states of
+#: the un-computing backward sweep (:func:`qntk._sim.engine.expval_and_grad`).
+ADJOINT_PASSES = 3
+
+
+def _pass_floor(circuit, states: int, repeats: int) -> tuple[float, float]:
+    """For a circuit of local gates: the time of the state passes of an exact gradient of ``states`` state vectors
+    when every gate (rotation or two-qubit gate) reads and writes the whole state once and is applied
+    :data:`ADJOINT_PASSES` times (a gate-by-gate simulator's floor, memory-bound at many qubits), from the timed
+    pass ``psi -> c psi`` over an array of the same size; and that pass's bandwidth in bytes/s."""
+    gates = circuit.n_layers + sum(len(ops) for _, _, ops in circuit.program) * circuit.n_layers // len(circuit.program)
+    passes = ADJOINT_PASSES * gates
+    x = jnp.ones((circuit.dim, states), jnp.complex128)
+
+    @jax.jit
+    def loop(x):
+        return jax.lax.fori_loop(0, passes, lambda i, v: v * jnp.exp(0.1j * i), x)
+
+    jax.block_until_ready(loop(x))
+    t = _best_time(loop, x, repeats=repeats)
+    return t, 2 * x.nbytes * passes / t
+
+
 def _circuit(config: BenchConfig):
     if config.workload == "hea-train":
-        return ansatze.hea(config.n_qubits, _hea_blocks(config))
+        return ansatze.hea(config.n_qubits, _blocks(config))
+    if config.workload == "tfim-kernel":
+        return ansatze.reuploading(config.n_qubits, _blocks(config), block="hea", encoding_scale=TFIM_ENCODING_SCALE)
     return ansatze.rpa(config.n_qubits, config.n_layers, seed=config.seed)
 
 
-def _hea_blocks(config: BenchConfig) -> int:
-    """Blocks of the HEA with about ``n_layers`` layers (``2 n`` rotations per block)."""
-    return max(1, config.n_layers // (2 * config.n_qubits))
+def _blocks(config: BenchConfig) -> int:
+    """Blocks of the HEA (``2 n`` rotations each) or of the re-uploading model (``3 n`` trained rotations each)
+    with about ``n_layers`` parameters."""
+    per_block = (3 if config.workload == "tfim-kernel" else 2) * config.n_qubits
+    return max(1, config.n_layers // per_block)
 
 
 def _observable(config: BenchConfig):
-    """The RPA's XXZ (J = 2, 004's setting); the TFIM for the HEA (003's data set)."""
-    return observables.tfim(config.n_qubits) if config.workload == "hea-train" else observables.xxz(config.n_qubits, J=2.0)
+    """The RPA's XXZ (J = 2, 004's setting); the TFIM for the HEA; ``Z`` on qubit 0 for 003's re-uploading model."""
+    if config.workload == "hea-train":
+        return observables.tfim(config.n_qubits)
+    if config.workload == "tfim-kernel":
+        return observables.pauli_sum("Z" + "I" * (config.n_qubits - 1))
+    return observables.xxz(config.n_qubits, J=2.0)
 
 
-def _train(config: BenchConfig) -> dict:
-    circuit = _circuit(config)
-    observable = _observable(config)
-    thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
-    step, args, compile_s = _train_step(circuit, observable, thetas)
-    step_s = _best_time(step, *args, repeats=config.repeats)
-    with_mu, args_mu, _ = _train_step(circuit, observable, thetas, record_mu=True)
-    kernel_s = _best_time(with_mu, *args_mu, repeats=config.repeats)
-    out = {
+#: 003's data set for ``tfim-kernel``: the magnetization of the N = 6 transverse-field Ising chain at 20 fields in
+#: [-5, 5), encoded by ``RX(c h)`` with ``c = 0.3`` (``qntk reproduce 003-results``).
+TFIM_POINTS, TFIM_ENCODING_SCALE = 20, 0.3
+
+
+def _tfim_data():
+    return states.tfim_magnetization(n_spins=6, n_points=TFIM_POINTS, h_range=(-5.0, 5.0 - 10.0 / TFIM_POINTS))
+
+
+def _timings(config: BenchConfig, circuit, compiled, args, compile_s: float) -> dict:
+    """What every workload reports of its compiled step: sizes, compile and step time, peak memory."""
+    return {
         "workload": config.workload,
         "n_qubits": config.n_qubits,
         "n_layers": circuit.n_layers,
         "params": circuit.n_params,
         "batch": config.batch,
         "compile_time_s": compile_s,
-        "step_time_s": step_s,
-        "kernel_time_s": kernel_s,
-        "mu_time_s": kernel_s - step_s,
-        "mu_over_step": (kernel_s - step_s) / step_s,
+        "step_time_s": _best_time(compiled, *args, repeats=config.repeats),
+        "peak_memory_bytes": _peak_memory(compiled),
     }
+
+
+def _train(config: BenchConfig) -> dict:
+    circuit = _circuit(config)
+    observable = _observable(config)
+    thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
+    data = None
+    if config.workload == "tfim-kernel":
+        dataset = _tfim_data()
+        data = (jnp.asarray(dataset.features), jnp.asarray(dataset.labels))
+    step, args, compile_s = _train_step(circuit, observable, thetas, data)
+    out = _timings(config, circuit, step, args, compile_s)
+    step_s = out["step_time_s"]
+    if config.workload != "tfim-kernel":
+        with_mu, args_mu, _ = _train_step(circuit, observable, thetas, record_mu=True)
+        kernel_s = _best_time(with_mu, *args_mu, repeats=config.repeats)
+        out.update(kernel_time_s=kernel_s, mu_time_s=kernel_s - step_s, mu_over_step=(kernel_s - step_s) / step_s)
     if circuit.gate_kind == "dense":
         # Minimum for an exact gradient: one product per layer forward, one backward.
         floor_s, rate = _matmul_floor(circuit.w, config.batch, 2, config.repeats)
         out.update(floor_time_s=floor_s, matmul_gflops=rate / 1e9, floor_fraction=floor_s / step_s)
+    elif circuit.gate_kind == "local":
+        states_per_step = config.batch * (1 if data is None else len(data[1]))
+        floor_s, bandwidth = _pass_floor(circuit, states_per_step, config.repeats)
+        out.update(pass_floor_time_s=floor_s, pass_gb_per_s=bandwidth / 1e9, pass_floor_fraction=floor_s / step_s)
     if config.reference:
         records = step(*args)[1]
-        ours = (records["eps"][0, :, 0], records["K"][0, :, 0, 0])
-        out["references"] = [_reference(name, build, thetas, config.repeats, step_s, ours)
-                             for name, build in _references(config, circuit, observable)]
-        timed = [r["speedup"] for r in out["references"] if "speedup" in r]
-        if timed:
-            out["speedup_over_fastest"] = min(timed)
+        ours = (records["eps"][0], records["K"][0])
+        if config.workload == "tfim-kernel":
+            def convert(values, kmat):  # the outputs at the data points and K
+                return values - data[1], kmat
+        else:
+            def convert(values, grads):  # one "data point", target 0: eps = <O> and K = |grad|^2
+                return values[:, None], jnp.sum(grads**2, axis=-1)[:, None, None]
+        _add_references(out, config, _references(config, circuit, observable, data), thetas, ours, convert)
     return out
 
 
-def _references(config: BenchConfig, circuit, observable) -> list[tuple[str, Callable]]:
-    """``(name, build)`` of the peers of a workload; ``build()`` returns their batched value-and-gradient step."""
+def _hessian(config: BenchConfig) -> dict:
+    """``rpa-hessian``: mu and the loss Hessian ``M = g g^T + eps d^2 eps`` (004 eq. (19)) with its spectrum, for a
+    batch of angle vectors (what ``qntk diagnose`` computes)."""
+    circuit = _circuit(config)
+    observable = _observable(config)
+    thetas = jax.random.uniform(jax.random.key(config.seed), (config.batch, circuit.n_params), maxval=2 * jnp.pi)
+
+    @jax.jit
+    def hessians(circuit, observable, thetas):
+        loss_hessian, kernel = kernels.loss_hessian_fn(circuit, observable), kernels.qntk_fn(circuit, observable)
+        return jax.vmap(lambda theta: (loss_hessian(theta), kernel(theta).mu))(thetas)
+
+    args = (circuit, observable, thetas)
+    compiled, compile_s = _compile(hessians, *args)
+    out = _timings(config, circuit, compiled, args, compile_s)
+    if config.reference:
+        (m, _), mu = compiled(*args)
+
+        def convert(values, grads, hess):
+            m = jnp.einsum("bi,bj->bij", grads, grads) + values[:, None, None] * hess
+            return m, jnp.einsum("bi,bij,bj->b", grads, hess, grads)
+
+        _add_references(out, config, _references(config, circuit, observable), thetas, (m, mu), convert)
+    return out
+
+
+def _add_references(out: dict, config: BenchConfig, peers, thetas, ours: tuple, convert: Callable) -> None:
+    out["references"] = [_reference(name, build, thetas, config.repeats, out["step_time_s"], ours, convert)
+                         for name, build in peers]
+    timed = [r["speedup"] for r in out["references"] if "speedup" in r]
+    if timed:
+        out["speedup_over_fastest"] = min(timed)
+
+
+def _references(config: BenchConfig, circuit, observable, data=None) -> list[tuple[str, Callable]]:
+    """``(name, build)`` of the peers of a workload; ``build()`` returns their batched step."""
     terms = list(zip(observable.coefs, observable.labels))
+    blocks = _blocks(config)
     if config.workload == "hea-train":
-        blocks = _hea_blocks(config)
-        return [(f"pennylane-{kind}", functools.partial(pennylane_hea_step, config.n_qubits, blocks, terms, f"{kind}.qubit"))
+        pennylane = [(f"pennylane-{kind}", functools.partial(pennylane_hea_step, config.n_qubits, blocks, terms,
+                                                             f"{kind}.qubit")) for kind in ("default", "lightning")]
+        return pennylane + [("qiskit", functools.partial(qiskit_hea_step, config.n_qubits, blocks, terms))]
+    if config.workload == "tfim-kernel":
+        return [(f"pennylane-{kind}", functools.partial(pennylane_reuploading_kernel, config.n_qubits, blocks,
+                                                        TFIM_ENCODING_SCALE, data[0], f"{kind}.qubit"))
                 for kind in ("default", "lightning")]
     labels = [PauliString(int(x), int(z), circuit.n_qubits).label for x, z in zip(circuit.gen_x, circuit.gen_z)]
-    return [("tensorcircuit", functools.partial(tensorcircuit_rpa_step, labels, np.asarray(circuit.w), terms, circuit.scale))]
+    build = tensorcircuit_rpa_hessian if config.workload == "rpa-hessian" else tensorcircuit_rpa_step
+    return [("tensorcircuit", functools.partial(build, labels, np.asarray(circuit.w), terms, circuit.scale))]
 
 
-def _reference(name: str, build: Callable, thetas, repeats: int, step_s: float, ours: tuple) -> dict:
+def _reference(name: str, build: Callable, thetas, repeats: int, step_s: float, ours: tuple, convert: Callable) -> dict:
     """One peer's step timed like ours: ``name``, ``step_time_s``, ``compile_time_s`` (its first call, cold),
-    ``speedup`` (its time over ours) and ``max_abs_diff`` of ``<O>`` against our eps (target 0) and of
-    ``sum g^2`` against our K; or ``name`` and ``skipped`` with the reason."""
+    ``speedup`` (its time over ours), ``max_abs_diff`` (its outputs, ``convert``-ed to ours, against ours) and,
+    for a peer compiled by XLA, ``peak_memory_bytes``; or ``name`` and ``skipped`` with the reason."""
     try:
         ref = build()
     except ImportError as err:
@@ -198,24 +320,31 @@ def _reference(name: str, build: Callable, thetas, repeats: int, step_s: float, 
         jax.config.update("jax_enable_x64", True)  # TensorCircuit may switch JAX to float32 on import
     with _cold_compilation():
         t = time.perf_counter()
-        values, grads = jax.block_until_ready(ref(thetas))
+        outputs = jax.block_until_ready(ref(thetas))
         compile_s = time.perf_counter() - t
     ref_s = _best_time(ref, thetas, repeats=repeats)
-    eps, k = ours
-    err = float(max(jnp.max(jnp.abs(values - eps)), jnp.max(jnp.abs(jnp.sum(grads**2, axis=-1) - k))))
-    return {"name": name, "step_time_s": ref_s, "compile_time_s": compile_s - ref_s, "speedup": ref_s / step_s,
-            "max_abs_diff": err}
+    err = max(float(jnp.max(jnp.abs(jnp.asarray(theirs) - mine))) for theirs, mine in zip(convert(*outputs), ours))
+    out = {"name": name, "step_time_s": ref_s, "compile_time_s": compile_s - ref_s, "speedup": ref_s / step_s,
+           "max_abs_diff": err}
+    if hasattr(ref, "lower"):
+        out["peak_memory_bytes"] = _peak_memory(ref.lower(thetas).compile())
+    return out
 
 
 def _compile_scaling(config: BenchConfig) -> dict:
+    """Compile time and memory of the ``rpa-train`` step against L. The memory that grows with L is the gates
+    (arguments, ``L d^2``) and the gradient and records (``L B``): the adjoint sweep keeps no state per layer, so the
+    temporaries grow by far less than one state, ``d B`` complex numbers, per layer."""
     observable = _observable(config)
     rows = []
     for layers in config.compile_layers:
         circuit = ansatze.rpa(config.n_qubits, layers, seed=config.seed)
         thetas = jnp.zeros((config.batch, layers))
-        _, _, compile_s = _train_step(circuit, observable, thetas)
-        rows.append({"n_layers": layers, "compile_time_s": compile_s})
+        compiled, _, compile_s = _train_step(circuit, observable, thetas)
+        temp = compiled.memory_analysis().temp_size_in_bytes
+        rows.append({"n_layers": layers, "compile_time_s": compile_s, "temp_bytes": int(temp)})
     times = [r["compile_time_s"] for r in rows]
+    first, last = rows[0], rows[-1]
     return {
         "workload": "compile",
         "n_qubits": config.n_qubits,
@@ -223,6 +352,8 @@ def _compile_scaling(config: BenchConfig) -> dict:
         "rows": rows,
         "compile_time_s": float(np.median(times)),
         "compile_max_over_min": max(times) / min(times),
+        "temp_bytes_per_layer": (last["temp_bytes"] - first["temp_bytes"]) / max(1, last["n_layers"] - first["n_layers"]),
+        "state_bytes": 16 * 2**config.n_qubits * config.batch,
     }
 
 
@@ -234,45 +365,70 @@ REPORT = (
     BenchConfig("rpa-train", 4, 64, 100),
     BenchConfig("rpa-train", 6, 192, 10),
     BenchConfig("rpa-train", 8, 768, 10, reference=False),
+    BenchConfig("rpa-hessian", 6, 64, 10),
     BenchConfig("hea-train", 12, 96, 10),
     BenchConfig("hea-train", 16, 64, 10),
     BenchConfig("hea-train", 20, 80, 1),
+    BenchConfig("tfim-kernel", 6, 288, 10),
     BenchConfig("compile", 6, batch=10, compile_layers=(64, 256, 1024)),
 )
 
 
 def report(configs=REPORT, on_result: Callable[[dict], None] | None = None) -> str:
     """Runs ``configs`` and returns the Markdown of ``docs/benchmarks.md``: the machine, the versions, and one
-    row per workload and peer (qntk's step and compile time, its fraction of the matmul floor where it has one,
-    the peer's times, the speed-up and the largest difference of the values)."""
+    row per workload and peer (qntk's step and compile time, peak memory, its fraction of the floor where it has
+    one, the peer's times, the speed-up and the largest difference of the values)."""
     results = []
     for config in configs:
         results.append(run(config))
         if on_result:
             on_result(results[-1])
+    columns = ("workload", "n", "L", "params", "B", "qntk step (ms)", "qntk compile (s)", "qntk memory (MB)",
+               "floor fraction", "peer", "peer step (ms)", "peer compile (s)", "peer memory (MB)", "speed-up",
+               "max abs diff")
     lines = ["# qntk benchmarks", "", "Generated by `qntk bench --report docs/benchmarks.md`; every ratio is against a "
              "peer measured in the same run (best of the repeats). Machine: " + _machine() + ".", "",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted({**results[0]["versions"], **_peer_versions()}.items()))
-             + ".", "",
-             "| workload | n | L | params | B | qntk step (ms) | qntk compile (s) | floor fraction | peer | peer step (ms) "
-             "| peer compile (s) | speed-up | max abs diff |", "|" + "---|" * 13]
+             + ".", "", FLOORS, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in results:
         if r["workload"] == "compile":
-            times = ", ".join(f"L = {row['n_layers']}: {row['compile_time_s']:.2f} s" for row in r["rows"])
-            lines.append(f"| compile | {r['n_qubits']} | | | {r['batch']} | | {times} (max/min {r['compile_max_over_min']:.2f}) "
-                         "| | | | | | |")
+            times = ", ".join(f"L = {row['n_layers']}: {row['compile_time_s']:.2f} s, {row['temp_bytes'] / 1e6:.3g} MB"
+                              for row in r["rows"])
+            lines.append(f"| compile | {r['n_qubits']} | | | {r['batch']} | | {times} (time max/min "
+                         f"{r['compile_max_over_min']:.2f}) | temporaries grow {r['temp_bytes_per_layer']:.0f} B per layer "
+                         f"(one state is {r['state_bytes']} B) |" + " |" * (len(columns) - 8))
             continue
         ours = (f"| {r['workload']} | {r['n_qubits']} | {r['n_layers']} | {r['params']} | {r['batch']} | "
-                f"{1e3 * r['step_time_s']:.3g} | {r['compile_time_s']:.3g} | "
-                + (f"{r['floor_fraction']:.2f}" if "floor_fraction" in r else "") + " | ")
-        peers = r.get("references") or [{"name": "(none run)"}]
-        for ref in peers:
+                f"{1e3 * r['step_time_s']:.3g} | {r['compile_time_s']:.3g} | {_megabytes(r.get('peak_memory_bytes'))} | "
+                f"{_floor(r)} | ")
+        for ref in r.get("references") or [{"name": "(none run)"}]:
             if "step_time_s" in ref:
                 lines.append(ours + f"{ref['name']} | {1e3 * ref['step_time_s']:.3g} | {ref['compile_time_s']:.3g} | "
-                             f"{ref['speedup']:.3g} | {ref['max_abs_diff']:.1e} |")
+                             f"{_megabytes(ref.get('peak_memory_bytes'))} | {ref['speedup']:.3g} | "
+                             f"{ref['max_abs_diff']:.1e} |")
             else:
-                lines.append(ours + f"{ref['name']} {ref.get('skipped', '')} | | | | |")
+                lines.append(ours + f"{ref['name']} {ref.get('skipped', '')} |" + " |" * 5)
     return "\n".join(lines) + "\n"
+
+
+FLOORS = ("Floors: for dense Haar gates (RPA), the time of the step's own complex128 matrix products "
+          "(`W_l @ X`, one per layer forward and one backward) timed alone (\"matmul\"); for local gates (HEA, "
+          "re-uploading), the time of the state passes of a gate-by-gate simulator's exact gradient, each gate "
+          "reading and writing the state three times (forward, and the two states of the adjoint sweep), from a "
+          "timed pass over an array of the same size (\"passes\"). Memory is XLA's peak (arguments, outputs and "
+          "temporaries) of the compiled step; peers that XLA does not compile have none.")
+
+
+def _megabytes(nbytes: int | None) -> str:
+    return "" if nbytes is None else f"{nbytes / 1e6:.3g}"
+
+
+def _floor(result: dict) -> str:
+    if "floor_fraction" in result:
+        return f"{result['floor_fraction']:.2f} (matmul)"
+    if "pass_floor_fraction" in result:
+        return f"{result['pass_floor_fraction']:.2f} (passes)"
+    return ""
 
 
 def _peer_versions() -> dict[str, str]:
@@ -293,7 +449,7 @@ def _machine() -> str:
 
 def run(config: BenchConfig) -> dict:
     """Runs one workload; returns a JSON-ready dict with the config, the device and versions."""
-    out = _compile_scaling(config) if config.workload == "compile" else _train(config)
+    out = {"compile": _compile_scaling, "rpa-hessian": _hessian}.get(config.workload, _train)(config)
     out.update(
         device=str(jax.devices()[0]),
         platform=jax.default_backend(),
