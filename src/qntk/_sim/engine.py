@@ -2,11 +2,12 @@
 
 Every function here acts on ONE state and ONE angle vector; ensembles are obtained with
 ``jax.vmap`` (over angles, input states, and stacked circuits). The layer data is scanned over, so
-compile time does not depend on the depth L. The layers of a local circuit (``gate_kind == "local"``)
-are the branches of a switch, one per layer of its repeating block, each with its static gates
-(:mod:`qntk._sim.local`): compile time grows with the block, not with the depth. (Unrolling a
-block's layers into one step instead lets XLA fuse them into expressions that re-read earlier layers,
-several times slower.)
+compile time does not depend on the depth L. A local circuit (``gate_kind == "local"``) is scanned over
+its repeating blocks instead: each step applies the block's fused segments (:func:`qntk._sim.local.fuse`,
+a ``4 x 4`` matrix per pair of neighbouring qubits), so compile time grows with the block, not with the
+depth, and a block costs about ``n`` passes over the state instead of one per gate. Each segment's result
+is materialized (an optimization barrier): left to itself, XLA fuses chains of elementwise gates into
+expressions that re-read earlier states, several times slower.
 
 Conventions: layer ``l`` maps ``psi -> W_l exp(-i s phi_l G_l) psi``; see :mod:`qntk.models.circuits`.
 """
@@ -39,46 +40,79 @@ def layer_angles(circuit: Circuit, theta: jax.Array, features: jax.Array | None 
 
 
 def _layers(circuit: Circuit, phi: jax.Array) -> dict:
-    """Per-layer arrays to scan over. A local circuit's structure is static (``circuit.program``): only its
-    angles and each layer's place ``j`` in its block (the branch to take) are scanned over."""
+    """Per-layer arrays to scan over; for a local circuit, whose structure is static (``circuit.program``), the
+    angles of each block, shape ``(L / P, P)``."""
     if circuit.program:
-        return {"phi": phi, "j": jnp.arange(phi.shape[0]) % len(circuit.program)}
+        return {"phi": phi.reshape(-1, len(circuit.program))}
     names = ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase")
     return {"phi": phi} | {name: getattr(circuit, name) for name in names if getattr(circuit, name) is not None}
 
 
 def _forward_layer(circuit: Circuit, psi: jax.Array, layer: dict) -> jax.Array:
-    """``W_l exp(-i s phi_l G_l) psi``."""
-
-    def step(psi, layer, j=0):
-        return _gate(circuit, layer, _rotate(circuit, layer, psi, j=j), j)
-
-    return _by_place(circuit, step, psi, layer)
+    """``W_l exp(-i s phi_l G_l) psi`` (for a local circuit, the whole block)."""
+    if circuit.program:
+        for segment in local.fuse(circuit.program, circuit.n_qubits):
+            psi = lax.optimization_barrier(_segment(circuit, segment, layer["phi"], psi))
+        return psi
+    return _gate(circuit, layer, _rotate(circuit, layer, psi))
 
 
 def _backward_layer(circuit: Circuit, both: jax.Array, layer: dict):
-    """One layer of the adjoint sweep: ``(both, g)`` (see :func:`expval_and_grad`)."""
-
-    def step(both, layer, j=0):
-        both = _gate_adjoint(circuit, layer, both, j)
-        gen_both = _gen(circuit, layer, both, j)
-        g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], gen_both[:, 0]))
-        return _rotate(circuit, layer, both, inverse=True, gen_psi=gen_both, j=j), g
-
-    return _by_place(circuit, step, both, layer)
+    """One layer (for a local circuit, one block) of the adjoint sweep: ``(both, g)`` (see :func:`expval_and_grad`)."""
+    if circuit.program:
+        return _backward_block(circuit, both, layer["phi"])
+    both = _gate_adjoint(circuit, layer, both)
+    return _backward_rotation(circuit, layer, both)
 
 
-def _by_place(circuit: Circuit, step, carry, layer: dict):
-    """``step(carry, layer, j)``; for a local circuit ``j`` is the layer's place in its block, static in each branch
-    of a switch over the block's layers."""
-    if not circuit.program:
-        return step(carry, layer)
-    branches = [functools.partial(step, j=j) for j in range(len(circuit.program))]
-    return lax.switch(layer["j"], branches, carry, layer)
+def _backward_rotation(circuit: Circuit, layer: dict, both: jax.Array, j: int = 0):
+    """The rotation's part of the adjoint sweep: its angle's derivative ``2 s Im <a|G|b'>`` (``both = [b', a]``, the
+    states after it) and ``both`` before it."""
+    gen_both = _gen(circuit, layer, both, j)
+    g = 2.0 * circuit.scale * jnp.imag(jnp.vdot(both[:, 1], gen_both[:, 0]))
+    return _rotate(circuit, layer, both, inverse=True, gen_psi=gen_both, j=j), g
+
+
+def _segment(circuit: Circuit, segment: local.Segment, phi: jax.Array, psi: jax.Array, adjoint: bool = False):
+    """A segment of a local block (:func:`qntk._sim.local.fuse`) applied to ``psi``, or its inverse; ``phi`` are the
+    block's angles. ``psi`` may carry extra trailing columns."""
+    n = circuit.n_qubits
+    if segment.kind == "gates":
+        return local.apply_gates(psi, n, segment.items, adjoint=adjoint)
+    if segment.kind == "rotation":
+        (j,) = segment.layers
+        return _rotate(circuit, {"phi": phi[j]}, psi, inverse=adjoint, j=j)
+    m = _segment_matrix(circuit, segment, phi[jnp.asarray(segment.layers)])
+    return local.apply_matrix(psi, n, segment.lo, segment.width, jnp.conj(m).T if adjoint else m)
+
+
+def _segment_matrix(circuit: Circuit, segment: local.Segment, angles: jax.Array) -> jax.Array:
+    return local.segment_matrix(segment, circuit.program, circuit.n_qubits, circuit.scale, angles)
+
+
+def _backward_block(circuit: Circuit, both: jax.Array, phi: jax.Array):
+    """The adjoint sweep through one block of a local circuit, segment by segment from the last. For a matrix
+    segment ``M(phi)`` with ``b`` the state before it and ``a`` the adjoint state after it,
+    ``d<O>/d phi_j = 2 Re <a| dM/d phi_j |b> = 2 Re sum_ik (dM/d phi_j)_ik E_ik`` (:func:`qntk._sim.local.environment`)."""
+    n = circuit.n_qubits
+    grad = jnp.zeros(phi.shape, jnp.float64)
+    for segment in reversed(local.fuse(circuit.program, n)):
+        before = lax.optimization_barrier(_segment(circuit, segment, phi, both, adjoint=True))
+        if segment.kind == "matrix":
+            layers = jnp.asarray(segment.layers)
+            env = local.environment(both[:, 1], before[:, 0], n, segment.lo, segment.width)
+            dm = jax.jacfwd(functools.partial(_segment_matrix, circuit, segment))(phi[layers])
+            grad = grad.at[layers].add(2.0 * jnp.real(jnp.einsum("ik,ikj->j", env, dm)))
+        elif segment.kind == "rotation":
+            (j,) = segment.layers
+            before, g = _backward_rotation(circuit, {"phi": phi[j]}, both, j)
+            grad = grad.at[j].add(g)
+        both = before
+    return both, grad
 
 
 def _gen(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
-    """``G_l psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
+    """``G_l psi`` (for a local circuit, layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
     if circuit.program:
         x, z, _ = circuit.program[j]
         return local.apply_pauli(psi, circuit.n_qubits, x, z)
@@ -104,10 +138,8 @@ def _rotate(circuit: Circuit, layer: dict, psi: jax.Array, inverse: bool = False
     return jnp.cos(angle) * psi - 1j * jnp.sin(angle) * gen_psi
 
 
-def _gate(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
-    """``W_l psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
-    if circuit.program:
-        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][2])
+def _gate(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
+    """``W_l psi``; ``psi`` may carry extra trailing columns."""
     if circuit.gate_kind == "dense":
         return layer["w"] @ psi
     if circuit.gate_kind == "perm":
@@ -115,10 +147,8 @@ def _gate(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Arra
     return psi
 
 
-def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Array:
-    """``W_l^dagger psi`` (layer ``j`` of its block); ``psi`` may carry extra trailing columns."""
-    if circuit.program:
-        return local.apply_gates(psi, circuit.n_qubits, circuit.program[j][2], adjoint=True)
+def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
+    """``W_l^dagger psi``; ``psi`` may carry extra trailing columns."""
     if circuit.gate_kind == "dense":
         return jnp.conj(layer["w"]).T @ psi
     if circuit.gate_kind == "perm":
@@ -167,7 +197,7 @@ def expval_and_grad(circuit: Circuit, observable, phi: jax.Array, state: jax.Arr
     value = jnp.real(jnp.vdot(psi, chi))
     _, grad = lax.scan(lambda both, layer: _backward_layer(circuit, both, layer), jnp.stack([psi, chi], axis=-1), xs,
                        reverse=True)
-    return value, grad
+    return value, grad.reshape(phi.shape)
 
 
 def unitary(circuit: Circuit, phi: jax.Array) -> jax.Array:
