@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,11 +114,51 @@ def test_cli_refuses_an_unreachable_scheduler_in_one_line(tmp_path):
 @pytest.mark.slow
 def test_the_shipped_example_sweep(tmp_path):
     """examples/sweep.toml: at least 50 points, on the local processes, in a few minutes on two cores."""
-    from pathlib import Path
-
     config = sweep.load(Path(__file__).parents[2] / "examples" / "sweep.toml")
     assert np.prod(config.shape) >= 50
     start = time.time()
     ds, report = sweep.run(config, tmp_path / "example.nc")
     assert report["failed"] == 0 and report["done"] == np.prod(config.shape) and time.time() - start < 600
     assert (ds.K_mean > 0).all()
+
+
+def test_zarr_store_equals_the_netcdf_file_of_the_same_sweep_and_is_replaced_whole(tmp_path):
+    config = small()
+    ds, _ = sweep.run(config, tmp_path / "s.zarr", workers=0)
+    sweep.run(config, tmp_path / "s.nc", workers=0)
+    stored, netcdf = xr.open_zarr(tmp_path / "s.zarr"), xr.open_dataset(tmp_path / "s.nc")
+    assert stored.identical(netcdf) and stored.identical(ds) and stored.attrs == ds.attrs
+    for name in [*stored.data_vars, *stored.coords]:
+        assert stored[name].dtype == netcdf[name].dtype and np.array_equal(stored[name].values, netcdf[name].values), name
+    (tmp_path / "s.zarr" / "stale").write_text("from an earlier run")
+    _, report = sweep.run(config, tmp_path / "s.zarr")
+    assert report["computed"] == 0 and not (tmp_path / "s.zarr" / "stale").exists()
+    assert xr.open_zarr(tmp_path / "s.zarr").identical(netcdf)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.nc", "s.nc.points", "s.zarr", "s.zarr.points"]
+
+
+def test_a_failed_zarr_write_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    config = small()
+    sweep.run(config, tmp_path / "s.zarr", workers=0)
+    before = xr.open_zarr(tmp_path / "s.zarr").load()
+
+    def half_written(ds, store, **kwargs):
+        (Path(store) / "zarr.json").write_text("{")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.Dataset, "to_zarr", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        sweep.run(config, tmp_path / "s.zarr")
+    assert xr.open_zarr(tmp_path / "s.zarr").identical(before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr", "s.zarr.points"]
+
+
+def test_out_other_than_nc_or_zarr_and_zarr_without_zarr_are_refused_before_any_work(tmp_path, monkeypatch):
+    path = write(tmp_path / "s.toml", small())
+    out = qntk("sweep", str(path), "--out", str(tmp_path / "s.h5"))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "--out" in out.stderr and "must end in .nc (NetCDF) or .zarr (Zarr store)" in out.stderr
+    monkeypatch.setitem(sys.modules, "zarr", None)  # as if zarr were not installed
+    with pytest.raises(ValueError, match=r"^--out '.*s\.zarr' \(a Zarr store\) needs zarr: pip install 'qntk\[zarr\]'$"):
+        sweep.run(small(), tmp_path / "s.zarr")
+    assert list(tmp_path.iterdir()) == [path]

@@ -20,6 +20,10 @@ depend on which run computed which point. A point that fails keeps its one-line 
 ``error``; ``failed`` is true there and its numbers are NaN), does not stop the others, and is tried
 again by the next run.
 
+The merged Dataset is written to ``out``: NetCDF for ``.nc``, a Zarr store (a directory) for ``.zarr``
+(``pip install 'qntk[zarr]'``), each written whole or not at all, with the sweep's config and the package
+versions as attributes.
+
 Points run in local worker processes (``workers``, default the number of cores; 0 runs them in this
 process) or, given the address
 of a Dask scheduler, on that cluster (``pip install 'qntk[dask]'``).
@@ -44,13 +48,25 @@ import numpy as np
 
 from .. import __version__, train
 from .. import config as _config
-from .._provenance import finite, save_netcdf, use_compilation_cache, versions, write_atomic
+from .._provenance import (
+    check_writable,
+    finite,
+    require_zarr,
+    save_netcdf,
+    save_zarr,
+    use_compilation_cache,
+    versions,
+    write_atomic,
+)
 from ..models import Model
 from ..models._spec import check_int
 from . import kernel_stats
 
 TASKS = ("kernel", "train")
 """What a point computes: ``qntk kernel``'s ensemble statistics, or a ``qntk train`` run."""
+
+WRITERS = {".nc": save_netcdf, ".zarr": save_zarr}
+"""How the merged Dataset is written, by the suffix of ``out``."""
 
 _RUN_CONFIGS = {"kernel": kernel_stats.KernelStatsConfig, "train": train.TrainConfig}
 
@@ -172,11 +188,12 @@ def _stored(path: Path) -> dict | None:
 
 def run(config: SweepConfig, out: str | Path, scheduler: str | None = None, workers: int | None = None,
         on_update: Callable[[dict], None] | None = None):
-    """Runs the points not stored yet, merges every point and writes the Dataset to ``out`` (NetCDF).
+    """Runs the points not stored yet, merges every point and writes the Dataset to ``out`` (NetCDF or Zarr).
 
     Args:
         config: the sweep.
-        out: the NetCDF file; the points are kept beside it in ``<out>.points/``.
+        out: the NetCDF file (``.nc``) or Zarr store (``.zarr``, replaced if there); the points are kept beside it
+            in ``<out>.points/``.
         scheduler: address of a Dask scheduler (``tcp://host:port``) to run the points on; ``None``: local processes.
         workers: local worker processes (default: the number of cores; 0: in this process).
         on_update: called with ``{"points", "done", "running", "failed", "errors"}`` after every finished point.
@@ -184,10 +201,13 @@ def run(config: SweepConfig, out: str | Path, scheduler: str | None = None, work
     Returns:
         ``(dataset, report)``, the report holding ``points``, ``done``, ``failed``, ``computed`` (this run),
         ``errors`` (one line per failed point) and ``out``.
+
+    Raises:
+        ValueError: before any work, for a bad ``out`` (:func:`check_out`) or ``workers``.
     """
     if workers is not None:
         check_int("workers", workers, 0)
-    out = Path(out)
+    out = check_out(out)
     folder = out.with_name(out.name + ".points")
     folder.mkdir(parents=True, exist_ok=True)
     points = [(index, settings, folder / f"{key}.json") for (index, settings), key in zip(config.points(), config.keys)]
@@ -213,10 +233,25 @@ def run(config: SweepConfig, out: str | Path, scheduler: str | None = None, work
         runner = _dask if scheduler else _local
         runner(config.task, todo, finished, scheduler if scheduler else workers)
     ds = _dataset(config, results)
-    save_netcdf(ds, out)
+    WRITERS[out.suffix](ds, out)
     report = {k: status[k] for k in ("points", "done", "failed", "errors")}
     report.update(computed=len(todo) - status["failed"], out=str(out))
     return ds, report
+
+
+def check_out(out: str | Path) -> Path:
+    """``out`` as a path, refused before any work unless it ends in ``.nc`` or ``.zarr`` (with zarr installed)
+    and can be written.
+
+    Raises:
+        ValueError: naming ``--out`` and what to do.
+    """
+    out = Path(out)
+    if out.suffix not in WRITERS:
+        raise ValueError(f"--out {str(out)!r} must end in .nc (NetCDF) or .zarr (Zarr store).")
+    if out.suffix == ".zarr":
+        require_zarr(f"--out {str(out)!r} (a Zarr store)")
+    return check_writable(out, "--out", directory=out.suffix == ".zarr")
 
 
 def _describe(config: SweepConfig, index: tuple[int, ...]) -> str:
