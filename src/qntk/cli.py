@@ -670,7 +670,7 @@ def sweep(
                                                          "this process, one point after another).")] = None,
     as_json: Json = False,
 ) -> None:
-    """Run a grid of kernel-statistics or training tasks, merged into one xarray Dataset (NetCDF or Zarr).
+    """Run a grid of kernel-statistics, training or figure tasks, merged into one xarray Dataset (NetCDF or Zarr).
 
     Rerunning the same command resumes an interrupted sweep (finished points are read, not computed again);
     a failed point is reported in one line and does not stop the others.
