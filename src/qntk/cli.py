@@ -659,7 +659,8 @@ def bench(
 @app.command()
 @_expected_errors
 def sweep(
-    config: Annotated[Path, typer.Argument(help="The sweep file (TOML): task, [base] and [grid]; see examples/sweep.toml.")],
+    config: Annotated[Path, typer.Argument(help="The sweep file (TOML): task, [base] and [grid]; see examples/sweep.toml "
+                                                       "and examples/sweep_figure.toml.")],
     out: Annotated[Optional[Path], typer.Option("--out", help="Where the merged results go: a NetCDF file (.nc) or a "
                                                 "Zarr store (.zarr, needs qntk[zarr]; replaced if there); default: "
                                                 "the sweep file's name with .nc. Finished points are kept beside it "
@@ -675,7 +676,7 @@ def sweep(
     Rerunning the same command resumes an interrupted sweep (finished points are read, not computed again);
     a failed point is reported in one line and does not stop the others.
 
-    Example: qntk sweep examples/sweep.toml --out sweep.nc
+    Example: qntk sweep examples/sweep.toml --out sweep.nc; qntk sweep examples/sweep_figure.toml --out fig3.zarr
     """
     cfg = _sweep.load(config)
     out = _sweep.check_out(out if out is not None else config.with_suffix(".nc"))

@@ -162,6 +162,12 @@ def test_a_figure_points_hash_names_the_figure_and_every_field_after_defaults():
     assert key == sweep.point_key("figure", {"figure": "004-fig3", "qubits": 3, "seed": 1, "eta": paper.eta})
 
 
+def test_the_shipped_figure_sweep_is_valid():
+    """examples/sweep_figure.toml names a figure and fields it has (every point is validated when loaded)."""
+    config = sweep.load(Path(__file__).parents[2] / "examples" / "sweep_figure.toml")
+    assert (config.task, config.base["figure"], config.shape) == ("figure", "004-fig3", (4,))
+
+
 def test_a_list_valued_grid_setting_is_a_text_coordinate():
     config = sweep.SweepConfig("figure", {"figure": "000-fig1"}, {"layers": [[4, 8], [16]]})
     ds = sweep._dataset(config, {(0,): None, (1,): {"error": "ValueError: no"}})
