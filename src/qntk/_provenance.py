@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
 import platform
+import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -96,6 +98,57 @@ def save_netcdf(ds, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """A temporary directory next to ``path`` to write into; when the block succeeds it replaces ``path`` (a
+    directory or file already there is first renamed aside, then removed), and when it fails it is removed, so
+    that ``path`` is never half-written: it is the old content or the new (or, after a crash between the two
+    renames, missing, with the old content beside it as ``.<name>.*.old``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    old = tmp.with_suffix(".old")
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 directories; give the usual permissions
+        if path.exists() or path.is_symlink():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, old):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def save_zarr(ds, path: str | Path) -> Path:
+    """Writes an ``xarray.Dataset`` as a Zarr store (a directory) atomically (:func:`atomic_directory`), replacing
+    a store already at ``path``; ``xarray.open_zarr(path)`` reads it back.
+
+    The store is in Zarr format 2 with consolidated metadata: every Zarr reader reads it, and its fixed-width
+    strings (e.g. one-line errors) and consolidated metadata are part of that format, whereas zarr 3 warns
+    that format 3 does not specify either yet. Attributes are stored as JSON (numbers and strings round-trip).
+
+    Raises:
+        ValueError: if zarr is not installed (``pip install 'qntk[zarr]'``).
+    """
+    require_zarr()
+    with atomic_directory(path) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
+    return Path(path)
+
+
+def require_zarr(what: str = "writing a Zarr store") -> None:
+    """Refuses, in one line starting with ``what``, to write Zarr without the optional zarr package.
+
+    Raises:
+        ValueError: if zarr is not installed.
+    """
+    if importlib.util.find_spec("zarr") is None:
+        raise ValueError(f"{what} needs zarr: pip install 'qntk[zarr]'")
 
 
 def use_compilation_cache() -> None:

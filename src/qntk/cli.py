@@ -667,26 +667,27 @@ def bench(
 @app.command()
 @_expected_errors
 def sweep(
-    config: Annotated[Path, typer.Argument(help="The sweep file (TOML): task, [base] and [grid]; see examples/sweep.toml.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="NetCDF file of the merged results (default: the sweep "
-                                                "file's name with .nc); finished points are kept beside it in "
-                                                "<out>.points/.")] = None,
+    config: Annotated[Path, typer.Argument(help="The sweep file (TOML): task, [base] and [grid]; see examples/sweep.toml "
+                                                       "and examples/sweep_figure.toml.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Where the merged results go: a NetCDF file (.nc) or a "
+                                                "Zarr store (.zarr, needs qntk[zarr]; replaced if there); default: "
+                                                "the sweep file's name with .nc. Finished points are kept beside it "
+                                                "in <out>.points/.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:port) to run the "
                                                            "points on (needs qntk[dask]); default: local processes.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: the number of cores; 0: in "
                                                          "this process, one point after another).")] = None,
     as_json: Json = False,
 ) -> None:
-    """Run a grid of kernel-statistics or training tasks and merge them into one xarray Dataset (NetCDF).
+    """Run a grid of kernel-statistics, training or figure tasks, merged into one xarray Dataset (NetCDF or Zarr).
 
     Rerunning the same command resumes an interrupted sweep (finished points are read, not computed again);
     a failed point is reported in one line and does not stop the others.
 
-    Example: qntk sweep examples/sweep.toml --out sweep.nc
+    Example: qntk sweep examples/sweep.toml --out sweep.nc; qntk sweep examples/sweep_figure.toml --out fig3.zarr
     """
     cfg = _sweep.load(config)
-    out = out if out is not None else config.with_suffix(".nc")
-    _outputs(out=out)
+    out = _sweep.check_out(out if out is not None else config.with_suffix(".nc"))
     start = time.perf_counter()
     with Progress(TextColumn("sweep {task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=as_json) as bar:

@@ -77,25 +77,60 @@ def configure(module: ModuleType, quick: bool = False, overrides: Sequence[str] 
         ValueError: in one line, for an override that is not ``FIELD=VALUE``, an unknown field (listing
             the valid ones) or a value of the wrong type or out of range.
     """
-    config_cls = module.Config
-    fields = [f.name for f in dataclasses.fields(config_cls)]
-    types_ = typing.get_type_hints(config_cls)
+    types_ = typing.get_type_hints(module.Config)
     values: dict[str, Any] = {}
     for item in overrides:
         key, eq, text = (part.strip() for part in str(item).partition("="))
         if not eq or not key:
             raise ValueError(f"--set {item!r} is not FIELD=VALUE (e.g. n_qubits=5); fields of {module.NAME}: "
-                             f"{', '.join(fields)}.")
-        field = key if key in fields else SHORT_NAMES.get(key, key)
-        if field not in fields:
-            raise ValueError(f"unknown field {key!r} for {module.NAME}: valid fields are {', '.join(fields)}.")
+                             f"{', '.join(_fields(module))}.")
+        field = field_name(module, key)
         try:
             values[field] = _parse(text, types_[field])
         except ValueError as err:
             raise ValueError(f"--set {key}={text} for {module.NAME}: {field} takes {err}.") from None
-    base = module.QUICK if quick else config_cls()
+    return with_fields(module, module.QUICK if quick else module.Config(), values)
+
+
+def _fields(module: ModuleType) -> list[str]:
+    return [f.name for f in dataclasses.fields(module.Config)]
+
+
+def field_name(module: ModuleType, key: str) -> str:
+    """The field of the figure's ``Config`` that ``key`` names: the field itself, or ``qubits`` and ``layers`` for
+    ``n_qubits`` and ``n_layers`` where the figure has no field of that name.
+
+    Raises:
+        ValueError: for a key that names no field, listing the valid ones.
+    """
+    fields = _fields(module)
+    field = key if key in fields else SHORT_NAMES.get(key, key)
+    if field not in fields:
+        raise ValueError(f"unknown field {key!r} for {module.NAME}: valid fields are {', '.join(fields)}.")
+    return field
+
+
+def with_fields(module: ModuleType, base, values: dict[str, Any]):
+    """``base``, a ``Config`` of the figure, with the fields named in ``values`` (:func:`field_name`) set to their
+    values (TOML or Python values: a list for a tuple field), validated by the ``Config`` itself.
+
+    Example:
+        >>> fig1 = get("000-fig1")
+        >>> with_fields(fig1, fig1.QUICK, {"qubits": 3, "layers": [4, 8, 16]}).layers
+        (4, 8, 16)
+
+    Raises:
+        ValueError: in one line, for an unknown field (listing the valid ones), a field named twice (e.g.
+            ``qubits`` and ``n_qubits``) or a value the ``Config`` refuses (its message, after the figure's name).
+    """
+    fields: dict[str, Any] = {}
+    for key, value in values.items():
+        field = field_name(module, key)
+        if field in fields:
+            raise ValueError(f"{module.NAME}: {field} is given twice ({key!r} and another spelling): give it once.")
+        fields[field] = value
     try:
-        return dataclasses.replace(base, **values)
+        return dataclasses.replace(base, **fields)
     except ValueError as err:
         raise ValueError(f"{module.NAME}: {err}") from None
 
