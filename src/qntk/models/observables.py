@@ -702,17 +702,21 @@ def _group_by_x(coefs: Sequence[float], labels: Sequence[str]) -> tuple[np.ndarr
 
 
 _apply_jit = jax.jit(lambda obs, psi: obs.apply(psi))
+_apply_real_jit = jax.jit(lambda obs, v: jnp.real(obs.apply(v.astype(jnp.complex128))))
 
 
 def _eigsh_extremes(obs: Observable) -> tuple[float, float]:
     """``(O_min, O_max)`` by ARPACK Lanczos on the matrix-free :meth:`Observable.apply` (``tol=0``).
 
+    A Pauli sum with an even number of ``Y`` in every term is a real symmetric matrix: its Lanczos runs in real
+    arithmetic, about twice as fast (at 18 qubits, 131 products of 22 ms each instead of 100 ms per end).
     The start vector is fixed, so the result is deterministic.
     """
-    op = spla.LinearOperator(
-        (obs.dim, obs.dim), matvec=lambda v: np.asarray(_apply_jit(obs, jnp.asarray(v.ravel()))), dtype=np.complex128
-    )
-    v0 = np.random.default_rng(0).standard_normal(obs.dim).astype(np.complex128)
+    real = isinstance(obs, PauliSum) and all(label.count("Y") % 2 == 0 for label in obs.labels)
+    apply, dtype = (_apply_real_jit, np.float64) if real else (_apply_jit, np.complex128)
+    op = spla.LinearOperator((obs.dim, obs.dim), matvec=lambda v: np.asarray(apply(obs, jnp.asarray(v.ravel()))),
+                             dtype=dtype)
+    v0 = np.random.default_rng(0).standard_normal(obs.dim).astype(dtype)
     lo, hi = (spla.eigsh(op, k=1, which=which, tol=0, v0=v0, return_eigenvectors=False)[0] for which in ("SA", "LA"))
     return float(np.real(lo)), float(np.real(hi))
 
