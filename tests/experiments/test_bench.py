@@ -67,6 +67,9 @@ def test_hea_against_pennylane_default_and_lightning():
     assert out["speedup_over_fastest"] == min(r["speedup"] for r in out["references"])
     assert out["references"][0]["peak_memory_bytes"] > 0  # an XLA-compiled peer has a memory analysis
     assert out["peak_memory_bytes"] > 0 and 0 < out["pass_floor_fraction"]
+    profile = out["profile"]  # 2 blocks of 2 fused pairs and 1 odd-bond CNOT
+    assert (profile["matrix_segments"], profile["gates_segments"], profile["rotation_segments"]) == (4, 2, 0)
+    assert 0 < profile["value_time_s"] < profile["gradient_time_s"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorcircuit") is None, reason="needs qntk[bench]")
@@ -96,3 +99,5 @@ def test_report_is_a_markdown_table_of_every_workload():
     rows = [line for line in lines if line.startswith("| hea-train") or line.startswith("| compile")]
     assert len(rows) == 2 and "(none run)" in rows[0] and "L = 4:" in rows[1]
     assert all(row.count("|") == 16 for row in rows)
+    profile = lines[lines.index(bench.PROFILE) + 4]  # the HEA's profile: its segments and passes
+    assert profile.startswith("| 3 | 2 |") and profile.count("|") == 12, profile
