@@ -4,7 +4,8 @@ Every function here acts on ONE state and ONE angle vector; ensembles are obtain
 ``jax.vmap`` (over angles, input states, and stacked circuits). The layer data is scanned over, so
 compile time does not depend on the depth L. The layers of a local circuit (``gate_kind == "local"``)
 are the branches of a switch, one per layer of its repeating block, each with its static gates
-(:mod:`qntk._sim.local`): compile time grows with the block, not with the depth. (Unrolling a
+(:mod:`qntk._sim.local`): compile time grows with the block, not with the depth. Random local gates
+(``gate_kind == "brickwork"``) are layer data like dense gates, applied as tensor operations. (Unrolling a
 block's layers into one step instead lets XLA fuse them into expressions that re-read earlier layers,
 several times slower.)
 
@@ -43,7 +44,7 @@ def _layers(circuit: Circuit, phi: jax.Array) -> dict:
     angles and each layer's place ``j`` in its block (the branch to take) are scanned over."""
     if circuit.program:
         return {"phi": phi, "j": jnp.arange(phi.shape[0]) % len(circuit.program)}
-    names = ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase")
+    names = ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase", "w_qubit")
     return {"phi": phi} | {name: getattr(circuit, name) for name in names if getattr(circuit, name) is not None}
 
 
@@ -112,6 +113,8 @@ def _gate(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> jax.Arra
         return layer["w"] @ psi
     if circuit.gate_kind == "perm":
         return _bcast(layer["w_phase"], psi) * psi[layer["w_perm"]]
+    if circuit.gate_kind == "brickwork":
+        return local.apply_brickwork(psi, circuit.n_qubits, layer["w_qubit"])
     return psi
 
 
@@ -123,6 +126,8 @@ def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array, j: int = 0) -> 
         return jnp.conj(layer["w"]).T @ psi
     if circuit.gate_kind == "perm":
         return jnp.zeros_like(psi).at[layer["w_perm"]].set(_bcast(jnp.conj(layer["w_phase"]), psi) * psi)
+    if circuit.gate_kind == "brickwork":
+        return local.apply_brickwork(psi, circuit.n_qubits, layer["w_qubit"], adjoint=True)
     return psi
 
 
