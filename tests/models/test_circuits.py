@@ -110,6 +110,7 @@ ANSATZ_CASES = {
     "rpa-full-s-1": lambda: ansatze.rpa(2, 5, seed=2, scale=-1.0, paulis="full"),
     "rpa-local-3q": lambda: ansatze.rpa_local(3, 4, seed=1, depth=2),
     "rpa-local-full-s-1": lambda: ansatze.rpa_local(2, 5, seed=2, scale=-1.0, paulis="full"),
+    "rpa-local-5q": lambda: ansatze.rpa_local(5, 2, seed=3, depth=3),  # qubits in groups of 3 and 2 (local.QUBIT_GROUP)
     "hea-3q": lambda: ansatze.hea(3, 2),
     "hea-1q": lambda: ansatze.hea(1, 3),
     "periodic-2q": lambda: ansatze.periodic(2, 5, seed=3),

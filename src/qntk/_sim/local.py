@@ -11,8 +11,8 @@ output entry (slices, never a select, which reads both branches: fused over a ch
 reads multiply).
 
 Random local circuits (:func:`apply_brickwork`) are the exception: their single-qubit unitaries are data
-(one ``(depth, n, 2, 2)`` array per layer, scanned over), applied by an einsum over one axis of size 2 per
-qubit; only the qubit each acts on is static.
+(one ``(depth, n, 2, 2)`` array per layer, scanned over), applied by an einsum over the axis of a few
+adjacent qubits; only the qubits each acts on are static.
 """
 
 from __future__ import annotations
@@ -79,12 +79,23 @@ def apply_gates(psi: jnp.ndarray, n_qubits: int, ops: tuple, adjoint: bool = Fal
     return psi
 
 
+QUBIT_GROUP = 3
+"""Adjacent qubits whose single-qubit gates :func:`apply_qubit_unitaries` applies in one pass over the state (their
+``8 x 8`` Kronecker product): at 20 qubits, where each pass is bound by memory, about 1.5x faster than one pass per
+qubit; 4 (``16 x 16``) is slower again."""
+
+
 def apply_qubit_unitaries(psi: jnp.ndarray, n_qubits: int, u: jnp.ndarray, adjoint: bool = False) -> jnp.ndarray:
     """``(u[0] (x) ... (x) u[n-1]) psi`` for ``u`` of shape ``(n, 2, 2)`` (data, not static), or its adjoint: one
-    contraction over the qubit's axis of size 2 per qubit."""
-    for q in range(n_qubits):
-        m = jnp.conj(u[q]).T if adjoint else u[q]
-        t = psi.reshape((2**q, 2, 2 ** (n_qubits - 1 - q)) + psi.shape[1:])
+    contraction per group of :data:`QUBIT_GROUP` adjacent qubits, over their axis of the state."""
+    for q in range(0, n_qubits, QUBIT_GROUP):
+        k = min(QUBIT_GROUP, n_qubits - q)
+        m = u[q]
+        for j in range(1, k):
+            m = jnp.kron(m, u[q + j])  # qubit q is the most significant of the group
+        if adjoint:
+            m = jnp.conj(m).T
+        t = psi.reshape((2**q, 2**k, 2 ** (n_qubits - k - q)) + psi.shape[1:])
         psi = jnp.einsum("ij,ajb...->aib...", m, t).reshape(psi.shape)
     return psi
 
