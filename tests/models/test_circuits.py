@@ -301,11 +301,11 @@ def test_local_gates_fall_back_to_tables_for_wide_generators():
 
 
 def test_rpa_local_stores_no_d_sized_array_and_draws_the_paulis_of_rpa():
-    """rpa-local at 20 qubits stores O(L depth n) numbers (no d x d gate), depth n by default; with one seed it
+    """rpa-local at 20 qubits stores O(L depth n) numbers (no d x d gate), depth 2 n by default; with one seed it
     draws the Pauli generators of rpa (only the W_l differ)."""
     c = ansatze.rpa_local(20, 3, seed=5)
-    assert c.gate_kind == "brickwork" and c.w_qubit.shape == (3, 20, 20, 2, 2) and c.w is None
-    assert max(np.size(leaf) for leaf in jax.tree.leaves(c)) == 3 * 20 * 20 * 4
+    assert c.gate_kind == "brickwork" and c.w_qubit.shape == (3, 40, 20, 2, 2) and c.w is None
+    assert max(np.size(leaf) for leaf in jax.tree.leaves(c)) == 3 * 40 * 20 * 4
     small, dense = ansatze.rpa_local(3, 4, seed=1, depth=2), ansatze.rpa(3, 4, seed=1)
     for field in ("gen_x", "gen_z", "gen_ny"):
         np.testing.assert_array_equal(np.asarray(getattr(small, field)), np.asarray(getattr(dense, field)))
