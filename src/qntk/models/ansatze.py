@@ -101,8 +101,8 @@ def rpa_local(n_qubits: int, n_layers: int, *, seed: int = 0, scale: float = 0.5
     each way, so its light cone needs about ``n`` rounds to cover the chain; the distance then falls
     geometrically with each round): they are approximate 2-designs, not Haar. The default ``depth = 2 n`` is
     measured (``docs/rpa_local.md``): there the mean of ``K`` is within 2% of the Haar average at ``n = 4, 6``,
-    ``L = 8``, and within 6% at ``L = 2``, where the layers next to the ends weigh most (``depth = n``: 13% off at
-    ``n = 6``, ``L = 2``; ``depth = 2``: 100%). Nothing of size ``d x d`` is built: the gates take
+    ``L = 8``, and within 6% at ``n = 4, 6, 8``, ``L = 2``, where the layers next to the ends weigh most
+    (``depth = n``: 6.5%, 13%, 34% off at ``n = 4, 6, 8``, ``L = 2``). Nothing of size ``d x d`` is built: the gates take
     ``64 L depth n`` bytes, so 20 qubits fit. ``docs/rpa_local.md`` has the measured distances of ``K`` and
     ``eps`` from the Haar averages of :mod:`qntk.theory.haar` and from :func:`rpa`; the time per layer grows
     as ``depth n d``.
