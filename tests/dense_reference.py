@@ -116,6 +116,16 @@ def gate_sequence(n_qubits: int, ops: Sequence[tuple[str, int, int]]) -> np.ndar
     return u
 
 
+def brickwork_unitary(n_qubits: int, rounds) -> np.ndarray:
+    """``prod_r CZ_chain (u_{r,0} (x) ... (x) u_{r,n-1})`` for ``rounds`` of shape ``(depth, n, 2, 2)``, round 0
+    acting first; ``CZ_chain`` is the product of the CZ gates on every bond ``(q, q + 1)``."""
+    wall = gate_sequence(n_qubits, [("cz", q, q + 1) for q in range(n_qubits - 1)])
+    u = np.eye(2**n_qubits, dtype=complex)
+    for r in rounds:
+        u = wall @ reduce(np.kron, list(r)) @ u
+    return u
+
+
 def signed_perm_matrix(perm, phase) -> np.ndarray:
     """Dense matrix of the signed permutation ``(W psi)[k] = phase[k] psi[perm[k]]``."""
     perm, phase = np.asarray(perm), np.asarray(phase)
@@ -171,6 +181,8 @@ def reference_gates(c) -> list[np.ndarray]:
     if c.gate_kind == "local":  # one block's gate lists, repeated
         block = [gate_sequence(c.n_qubits, ops) for *_, ops in c.program]
         return [block[l % len(block)] for l in range(c.n_layers)]
+    if c.gate_kind == "brickwork":
+        return [brickwork_unitary(c.n_qubits, rounds) for rounds in np.asarray(c.w_qubit)]
     return [np.eye(c.dim, dtype=complex)] * c.n_layers
 
 

@@ -76,6 +76,7 @@ CASES = {
     # name: (circuit builder, observable builder, target, number of features)
     "rpa": (lambda: ansatze.rpa(2, 5, seed=3), lambda: observables.xxz(2), -1.0, 0),
     "rpa-3q": (lambda: ansatze.rpa(3, 4, seed=2), lambda: observables.random_pauli_mixture(3, 5, seed=1), 0.5, 0),
+    "rpa-local": (lambda: ansatze.rpa_local(3, 4, seed=2, depth=2), lambda: observables.xxz(3), -1.0, 0),
     "hea": (lambda: ansatze.hea(2, 2), lambda: observables.pauli_sum("0.7*ZI - 0.4*XY + 0.2*YY"), 0.1, 0),
     "reuploading": (
         lambda: ansatze.reuploading(2, 2, n_features=2, frequency="high"),
@@ -89,10 +90,10 @@ CASES = {
     "hva": (lambda: ansatze.hva(2, 2), lambda: observables.tfim(2), -1.5, 0),
     "local": (_local_circuit, lambda: observables.pauli_sum("XZY - 0.6*ZIZ + 0.3*IYI"), 0.4, 0),
 }
-PAULI_CASES = ["rpa", "hea", "reuploading", "perm"]  # one Pauli layer per parameter: the theta-level shift rule is exact
-# Second-order tests (each case costs ~1.5 s of compilation): Pauli and diagonal generators, dense and perm
-# gates, 2 and 3 qubits, shared parameters, features and W_in are all represented.
-SECOND_ORDER_CASES = ["rpa", "rpa-3q", "reuploading", "shared", "periodic", "local"]
+PAULI_CASES = ["rpa", "rpa-local", "hea", "reuploading", "perm"]  # one Pauli layer per parameter: the theta-level shift rule is exact
+# Second-order tests (each case costs ~1.5 s of compilation): Pauli and diagonal generators, dense, perm and
+# brickwork gates, 2 and 3 qubits, shared parameters, features and W_in are all represented.
+SECOND_ORDER_CASES = ["rpa", "rpa-3q", "rpa-local", "reuploading", "shared", "periodic", "local"]
 
 
 class Fns(NamedTuple):
@@ -352,7 +353,8 @@ def test_qntk_matrix_with_features_reuploading(rng):
 
 
 @pytest.mark.parametrize(
-    "build", [lambda: ansatze.periodic(2, 5, seed=2), lambda: ansatze.rpa(2, 5, seed=4), lambda: _shared_circuit(-1.0)]
+    "build", [lambda: ansatze.periodic(2, 5, seed=2), lambda: ansatze.rpa(2, 5, seed=4), lambda: _shared_circuit(-1.0),
+              lambda: ansatze.rpa_local(2, 5, seed=4)]
 )
 def test_measurement_kernel_equals_qntk_matrix(build, rng):
     """002 Lemma 3.1: K(M) from the Heisenberg-picture measurement equals qntk_matrix_fn for one output."""
@@ -397,9 +399,11 @@ def test_jit_with_circuit_and_observable_arguments_equals_eager(rng):
     _assert_kernels_equal(jitted, eager)
 
 
-def test_vmap_over_stacked_ensemble_equals_per_circuit(rng):
-    """vmap over circuits.stack([rpa(seed=1), rpa(seed=2)]) equals evaluating each circuit separately."""
-    members = [ansatze.rpa(2, 5, seed=1), ansatze.rpa(2, 5, seed=2)]
+@pytest.mark.parametrize("builder", [ansatze.rpa, ansatze.rpa_local])
+def test_vmap_over_stacked_ensemble_equals_per_circuit(builder, rng):
+    """vmap over circuits.stack([rpa(seed=1), rpa(seed=2)]) equals evaluating each circuit separately (dense and
+    brickwork gates)."""
+    members = [builder(2, 5, seed=1), builder(2, 5, seed=2)]
     o = observables.xxz(2)
     thetas = rng.uniform(0, 2 * np.pi, (2, 5))
     one = jax.jit(lambda cc, th: kernels.qntk_fn(cc, o, 1.0)(th))

@@ -53,11 +53,14 @@ app = typer.Typer(
 )
 
 _MODEL_HELP = "Model"
-Ansatz = Annotated[Optional[str], typer.Option(help=", ".join(ANSATZE) + ".", rich_help_panel=_MODEL_HELP)]
+Ansatz = Annotated[Optional[str], typer.Option(
+    help=", ".join(ANSATZE) + ". rpa-local is the random Pauli ansatz of Zhang et al. (Nat. Commun. 2024) with random "
+         "local circuits as W_l (an approximate 2-design, not Haar; no d x d matrix, for many qubits); its rounds per "
+         "W_l are options.depth in --config, 2n by default.", rich_help_panel=_MODEL_HELP)]
 Qubits = Annotated[Optional[int], typer.Option(help="Number of qubits n.", rich_help_panel=_MODEL_HELP)]
 Layers = Annotated[
     Optional[int],
-    typer.Option(help="Depth: parametrized layers L (rpa, periodic) or blocks (hea, hva, reuploading).", rich_help_panel=_MODEL_HELP),
+    typer.Option(help="Depth: parametrized layers L (rpa, rpa-local, periodic) or blocks (hea, hva, reuploading).", rich_help_panel=_MODEL_HELP),
 ]
 ObservableOpt = Annotated[
     Optional[str],

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._sim import engine
 from .models import Model
-from .models.circuits import Circuit, generator_matrices, permutation_gate
+from .models.circuits import Circuit, brickwork_matrix, generator_matrices, permutation_gate
 from .models.interop import FunctionCircuit
 
 
@@ -346,6 +346,8 @@ def _dense_layer(circuit: Circuit, layer: int, phi: float, g: np.ndarray) -> np.
     rot = vecs @ np.diag(np.exp(-1j * circuit.scale * phi * evals)) @ vecs.conj().T
     if circuit.gate_kind == "dense":
         return np.asarray(circuit.w[layer]) @ rot
+    if circuit.gate_kind == "brickwork":
+        return brickwork_matrix(circuit.w_qubit[layer]) @ rot
     if circuit.gate_kind == "perm":
         perm, phase = np.asarray(circuit.w_perm[layer]), np.asarray(circuit.w_phase[layer])
     elif circuit.gate_kind == "local":

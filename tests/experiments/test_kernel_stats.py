@@ -9,6 +9,7 @@ from qntk import kernels
 from qntk.models import Model
 from qntk.models.ansatze import circuit_seeds
 from qntk.experiments import kernel_stats
+from qntk.theory import predict
 
 
 def test_cluster_robust_standard_error():
@@ -47,3 +48,26 @@ def test_run_matches_direct_kernel_evaluation():
 def test_config_validation(kwargs, words):
     with pytest.raises(ValueError, match=words):
         kernel_stats.KernelStatsConfig(Model("rpa", 2, 3, "ZZ"), **kwargs)
+
+
+K_SEM = 4.0  # a Monte Carlo mean is within K_SEM (cluster-robust) standard errors of its exact value
+
+
+def test_rpa_local_mean_K_is_haar_at_the_default_depth_and_not_when_shallow():
+    """rpa-local's W_l are an approximate 2-design: at n = 6, L = 2 (where the boundary layers, which see one W_l
+    only, weigh most) the mean K over random circuits is within K_SEM standard errors of the exact Haar average
+    (chain model) at the default depth 2 n, and more than K_SEM above it at depth 2 (docs/rpa_local.md: about
+    +100%), so the check can fail."""
+    n, layers = 6, 2
+    haar = predict(Model("rpa-local", n, layers, "xxz:J=2", target=-6.0), mu_std=False)["K_mean"]
+
+    def mean_K(options):
+        model = Model("rpa-local", n, layers, "xxz:J=2", target=-6.0, options=options)
+        cfg = kernel_stats.KernelStatsConfig(model, samples=4, circuits=300, seed=3)
+        mean, _, sem = kernel_stats.mean_std_sem(kernel_stats.run(cfg, progress=False)["K"])
+        return mean, sem
+
+    mean, sem = mean_K({})
+    assert abs(mean - haar) < K_SEM * sem, (mean, sem, haar)
+    shallow, shallow_sem = mean_K({"depth": 2})
+    assert shallow - haar > K_SEM * shallow_sem, (shallow, shallow_sem, haar)

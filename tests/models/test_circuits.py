@@ -8,6 +8,7 @@ Kronecker products and ``scipy.linalg.expm``):
 with Pauli labels big-endian (character q is the q-th Kronecker factor, i.e. bit n-1-q of an index).
 """
 
+import re
 from functools import reduce
 
 import jax
@@ -20,6 +21,7 @@ from dense_reference import (
     PAULIS,
     X,
     Z,
+    brickwork_unitary,
     dense_product,
     embed,
     gate_sequence,
@@ -33,7 +35,7 @@ from dense_reference import (
 
 import qntk  # noqa: F401  (enables x64)
 from qntk._sim import engine
-from qntk.models import ansatze, circuits
+from qntk.models import ansatze, circuits, observables
 
 EXACT = 1e-12  # float64 round-off on products of <= 12 unitaries with O(1) entries
 SCALES = [0.5, 1.0, -1.0]
@@ -106,6 +108,9 @@ def test_permutation_gate_rejects_bad_ops(ops, match):
 ANSATZ_CASES = {
     "rpa-3q": lambda: ansatze.rpa(3, 4, seed=1),
     "rpa-full-s-1": lambda: ansatze.rpa(2, 5, seed=2, scale=-1.0, paulis="full"),
+    "rpa-local-3q": lambda: ansatze.rpa_local(3, 4, seed=1, depth=2),
+    "rpa-local-full-s-1": lambda: ansatze.rpa_local(2, 5, seed=2, scale=-1.0, paulis="full"),
+    "rpa-local-5q": lambda: ansatze.rpa_local(5, 2, seed=3, depth=3),  # qubits in groups of 3 and 2 (local.QUBIT_GROUP)
     "hea-3q": lambda: ansatze.hea(3, 2),
     "hea-1q": lambda: ansatze.hea(1, 3),
     "periodic-2q": lambda: ansatze.periodic(2, 5, seed=3),
@@ -250,13 +255,16 @@ def _gates_for(kind: str, rng, n: int, L: int):
         pool = [("cnot", 0, 1), ("cz", 0, n - 1), ("swap", 0, n - 1), ("cnot", n - 1, 0)]
         ops_per_layer = [[pool[(l + j) % len(pool)] for j in range(l % 3)] for l in range(L)]
         return circuits.local_gates(n, ops_per_layer), [gate_sequence(n, ops) for ops in ops_per_layer]
+    if kind == "brickwork":  # two rounds of random single-qubit gates and CZ walls per layer
+        u = np.stack([random_unitary(rng, 2) for _ in range(L * 2 * n)]).reshape(L, 2, n, 2, 2)
+        return circuits.brickwork_gates(n, u), [brickwork_unitary(n, rounds) for rounds in u]
     return None, [np.eye(d, dtype=complex)] * L
 
 
 # Every (gate kind, scale) on 2 qubits, W_in on for s != 0.5; every gate kind on 3 qubits. (Each case is
 # one compilation of the engine: scale and kinds are static.)
-FROM_PAULIS_CASES = [(2, 5, kind, s, s != 0.5) for kind in ("dense", "perm", "local", "none") for s in SCALES] + [
-    (3, 4, kind, 1.0, True) for kind in ("dense", "perm", "local", "none")
+FROM_PAULIS_CASES = [(2, 5, kind, s, s != 0.5) for kind in circuits.GATE_KINDS for s in SCALES] + [
+    (3, 4, kind, 1.0, True) for kind in circuits.GATE_KINDS
 ]
 
 
@@ -292,6 +300,40 @@ def test_local_gates_fall_back_to_tables_for_wide_generators():
     np.testing.assert_allclose(np.asarray(c.w_perm[0]), circuits.permutation_gate(n, [("cnot", 0, 1)])[0])
 
 
+def test_rpa_local_stores_no_d_sized_array_and_draws_the_paulis_of_rpa():
+    """rpa-local at 20 qubits stores O(L depth n) numbers (no d x d gate), depth 2 n by default; with one seed it
+    draws the Pauli generators of rpa (only the W_l differ)."""
+    c = ansatze.rpa_local(20, 3, seed=5)
+    assert c.gate_kind == "brickwork" and c.w_qubit.shape == (3, 40, 20, 2, 2) and c.w is None
+    assert max(np.size(leaf) for leaf in jax.tree.leaves(c)) == 3 * 40 * 20 * 4
+    small, dense = ansatze.rpa_local(3, 4, seed=1, depth=2), ansatze.rpa(3, 4, seed=1)
+    for field in ("gen_x", "gen_z", "gen_ny"):
+        np.testing.assert_array_equal(np.asarray(getattr(small, field)), np.asarray(getattr(dense, field)))
+
+
+def test_brickwork_rounds_are_not_interchangeable(rng):
+    """Positive control of the reference comparison: W depends on the order of the rounds and on which qubit
+    gets which single-qubit gate."""
+    u = np.stack([random_unitary(rng, 2) for _ in range(6)]).reshape(2, 3, 2, 2)
+    w = circuits.brickwork_matrix(u)
+    np.testing.assert_allclose(w, brickwork_unitary(3, u), rtol=0, atol=EXACT)
+    assert np.max(np.abs(w - brickwork_unitary(3, u[::-1]))) > 0.1
+    assert np.max(np.abs(w - brickwork_unitary(3, u[:, ::-1]))) > 0.1
+
+
+def test_brickwork_compiles_the_same_program_at_any_depth_and_length():
+    """The layers and the rounds of a brickwork circuit are scanned over: the compiled gradient program of rpa-local
+    is the same, up to array sizes, at L and 4 L layers and at depth 1 and 4 (compile time flat in both)."""
+    obs = observables.xxz(4)
+
+    def program(L, depth):
+        c = ansatze.rpa_local(4, L, seed=0, depth=depth)
+        text = jax.jit(engine.expval_and_grad).lower(c, obs, jnp.zeros(L)).as_text()
+        return sorted(re.findall(r"= ([a-z_]+\.[a-z_]+)", text))  # the operations, without their shapes
+
+    assert program(6, 2) == program(24, 2) == program(6, 8)
+
+
 @pytest.mark.parametrize(("ops", "match"), [([[("cnot", 0, 5)]], "distinct qubits"), ([[("iswap", 0, 1)]], "unknown gate"),
                                             ([[("cnot", 0)]], "not \\(name, qubit, qubit\\)")])
 def test_local_gates_reject_bad_ops(ops, match):
@@ -300,7 +342,7 @@ def test_local_gates_reject_bad_ops(ops, match):
 
 
 @pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("gate_kind", ["dense", "perm", "none"])
+@pytest.mark.parametrize("gate_kind", ["dense", "perm", "brickwork", "none"])
 def test_from_diagonal_unitary_matches_reference(gate_kind, scale, rng):
     """from_diagonal: engine unitary == dense product with diag(D_l) generators."""
     n, L = 2, 5
@@ -316,7 +358,7 @@ def test_from_diagonal_unitary_matches_reference(gate_kind, scale, rng):
 
 
 @pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("gate_kind", ["dense", "perm", "none"])
+@pytest.mark.parametrize("gate_kind", ["dense", "perm", "brickwork", "none"])
 @pytest.mark.parametrize("with_w_in", [True, False])
 def test_from_hermitian_unitary_matches_reference(gate_kind, scale, with_w_in, rng):
     """from_hermitian folds V_l into the gates; the unitary equals the product with the original G_l, W_l, W_in."""
@@ -434,6 +476,12 @@ def _bad_inputs():
         "no trainable layer": (lambda: circuits.from_paulis(["XY", "ZZ"], param_index=[-1, -1]), "no trainable"),
         "bad seed": (lambda: ansatze.rpa(2, 3, seed=1.5), "seed"),
         "bad paulis group": (lambda: ansatze.rpa(2, 3, paulis="abc"), "paulis"),
+        "rpa-local depth 0": (lambda: ansatze.rpa_local(2, 3, depth=0), "depth must be an integer >= 1"),
+        "rpa-local depth option": (lambda: ansatze.Ansatz("rpa-local", 2, 3, {"depth": 1.5}), "depth"),
+        "brickwork shape": (lambda: circuits.brickwork_gates(3, np.ones((2, 1, 2, 2, 2))), "shape \\(L, depth, 3, 2, 2\\)"),
+        "brickwork not unitary": (lambda: circuits.brickwork_gates(2, 2 * np.tile(np.eye(2), (1, 1, 2, 1, 1))), "not unitary"),
+        "brickwork layers": (lambda: circuits.from_paulis(["XY", "ZZ"], circuits.brickwork_gates(2, np.tile(np.eye(2), (3, 1, 2, 1, 1)))),
+                             "one set of rounds per layer"),
         "bad frequency": (lambda: ansatze.reuploading(2, 1, frequency="mid"), "frequency"),
         "hva one qubit": (lambda: ansatze.hva(1, 2), "n_qubits >= 2"),
         "periodic generator shape": (lambda: ansatze.periodic(2, 2, generator=np.ones(3)), "generator"),

@@ -7,7 +7,8 @@ its repeating blocks instead: each step applies the block's fused segments (:fun
 a ``4 x 4`` matrix per pair of neighbouring qubits), so compile time grows with the block, not with the
 depth, and a block costs about ``n`` passes over the state instead of one per gate. Each segment's result
 is materialized (an optimization barrier): left to itself, XLA fuses chains of elementwise gates into
-expressions that re-read earlier states, several times slower.
+expressions that re-read earlier states, several times slower. Random local gates (``gate_kind ==
+"brickwork"``) are layer data like dense gates, applied as tensor operations.
 
 Conventions: layer ``l`` maps ``psi -> W_l exp(-i s phi_l G_l) psi``; see :mod:`qntk.models.circuits`.
 """
@@ -44,7 +45,7 @@ def _layers(circuit: Circuit, phi: jax.Array) -> dict:
     angles of each block, shape ``(L / P, P)``."""
     if circuit.program:
         return {"phi": phi.reshape(-1, len(circuit.program))}
-    names = ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase")
+    names = ("gen_x", "gen_z", "gen_ny", "gen_diag", "w", "w_perm", "w_phase", "w_qubit")
     return {"phi": phi} | {name: getattr(circuit, name) for name in names if getattr(circuit, name) is not None}
 
 
@@ -144,6 +145,8 @@ def _gate(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
         return layer["w"] @ psi
     if circuit.gate_kind == "perm":
         return _bcast(layer["w_phase"], psi) * psi[layer["w_perm"]]
+    if circuit.gate_kind == "brickwork":
+        return local.apply_brickwork(psi, circuit.n_qubits, layer["w_qubit"])
     return psi
 
 
@@ -153,6 +156,8 @@ def _gate_adjoint(circuit: Circuit, layer: dict, psi: jax.Array) -> jax.Array:
         return jnp.conj(layer["w"]).T @ psi
     if circuit.gate_kind == "perm":
         return jnp.zeros_like(psi).at[layer["w_perm"]].set(_bcast(jnp.conj(layer["w_phase"]), psi) * psi)
+    if circuit.gate_kind == "brickwork":
+        return local.apply_brickwork(psi, circuit.n_qubits, layer["w_qubit"], adjoint=True)
     return psi
 
 

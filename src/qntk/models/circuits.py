@@ -19,7 +19,9 @@ Generators come in two kinds, chosen for speed:
 
 Fixed gates are ``"dense"`` d x d unitaries, ``"perm"`` signed permutations (CNOT, CZ, SWAP, X, Z
 products, applied in O(d) from a ``(L, d)`` table), ``"local"`` lists of two-qubit gates (CNOT, CZ,
-SWAP) applied as tensor operations on the state, or ``"none"``.
+SWAP) applied as tensor operations on the state, ``"brickwork"`` random local circuits (rounds of
+single-qubit unitaries, each followed by a CZ on every bond of the open chain; :class:`BrickworkGates`),
+or ``"none"``.
 
 Local circuits (Pauli generators and ``"local"`` gates, :class:`LocalGates`) are the fast path for
 hardware-efficient circuits at many qubits: their structure (each layer's Pauli string and gate list)
@@ -47,7 +49,7 @@ from ._spec import check_scale
 from .pauli import PauliString
 
 GENERATOR_KINDS = ("pauli", "diagonal")
-GATE_KINDS = ("dense", "perm", "local", "none")
+GATE_KINDS = ("dense", "perm", "local", "brickwork", "none")
 LOCAL_MAX_SUPPORT = 4
 """Largest number of qubits a generator of a local circuit acts on (each one is an axis of the tensor view of
 the state, and XLA compiles views of high rank slowly); circuits with larger generators keep their local gates
@@ -67,6 +69,8 @@ class Circuit:
         gen_diag: ``(L, d)`` eigenvalues of the diagonal generators (``"diagonal"`` kind).
         w: ``(L, d, d)`` dense fixed gates (``"dense"`` kind).
         w_perm, w_phase: ``(L, d)`` signed permutations, ``(W psi)[k] = w_phase[k] psi[w_perm[k]]``.
+        w_qubit: ``(L, depth, n, 2, 2)`` single-qubit unitaries of ``"brickwork"`` gates: ``w_qubit[l, r, q]``
+            acts on qubit ``q`` in round ``r`` of ``W_l`` (:class:`BrickworkGates`).
         w_in: ``(d, d)`` fixed unitary applied to the input state first, or ``None``.
         param_index: ``(L,)`` parameter driving each layer, ``-1`` for none.
         feature_index, feature_scale: ``(L,)`` data feature encoded by each layer (``-1`` for none)
@@ -86,6 +90,7 @@ class Circuit:
     w: jax.Array | None
     w_perm: jax.Array | None
     w_phase: jax.Array | None
+    w_qubit: jax.Array | None
     w_in: jax.Array | None
     param_index: jax.Array
     feature_index: jax.Array
@@ -115,8 +120,8 @@ class Circuit:
         return dataclasses.replace(self, **changes)
 
 
-_DATA = [f.name for f in dataclasses.fields(Circuit)][:11]
-_META = [f.name for f in dataclasses.fields(Circuit)][11:]
+_META = ["n_qubits", "n_params", "n_features", "scale", "generator_kind", "gate_kind", "program"]
+_DATA = [f.name for f in dataclasses.fields(Circuit) if f.name not in _META]
 jax.tree_util.register_dataclass(Circuit, data_fields=_DATA, meta_fields=_META)
 
 
@@ -236,8 +241,9 @@ def from_paulis(paulis: Sequence[str], gates=None, *, scale: float = 0.5, **layo
     Args:
         paulis: one label per layer, e.g. ``["XYZ", "ZZX"]`` (character q acts on qubit q).
         gates: fixed gates ``W_l``: ``None``, an ``(L, d, d)`` array of unitaries, a pair
-            ``(perm, phase)`` of ``(L, d)`` arrays for signed permutations, or :class:`LocalGates`
-            (:func:`local_gates`; the fast path at many qubits).
+            ``(perm, phase)`` of ``(L, d)`` arrays for signed permutations, :class:`LocalGates`
+            (:func:`local_gates`; the fast path at many qubits) or :class:`BrickworkGates`
+            (:func:`brickwork_gates`; random local circuits, nothing of size ``d`` stored).
         scale: generator scale ``s`` in ``exp(-i s theta G)``.
         layout: keywords shared by every constructor: ``w_in`` (an optional fixed unitary applied
             to the input state first); ``param_index``, ``feature_index``, ``feature_scale`` (the
@@ -278,7 +284,17 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w
             program = _program(generators, gates.ops)
         else:  # the fast path needs static, local Pauli generators; the same gates as tables otherwise
             gates = gates.signed_permutations(n_qubits)
-    kind, w, w_perm, w_phase = ("local", None, None, None) if program else _gates(n_layers, dim, gates, check)
+    w_qubit = None
+    if isinstance(gates, BrickworkGates):
+        layers, _, qubits = gates.unitaries.shape[:3]
+        if (layers, qubits) != (n_layers, n_qubits):
+            raise ValueError(f"brickwork gates are for {layers} layers of {qubits} qubits, the circuit has {n_layers} "
+                             f"layers of {n_qubits} qubits: give one set of rounds per layer, one gate per qubit.")
+        kind, w, w_perm, w_phase, w_qubit = "brickwork", None, None, None, gates.unitaries
+    elif program:
+        kind, w, w_perm, w_phase = "local", None, None, None
+    else:
+        kind, w, w_perm, w_phase = _gates(n_layers, dim, gates, check)
     pidx, fidx, fscale, n_params, n_features = _layer_maps(n_layers, param_index, feature_index, feature_scale)
     fields = dict.fromkeys(("gen_x", "gen_z", "gen_ny", "gen_diag"))
     fields.update(generators)
@@ -287,6 +303,7 @@ def _assemble(generator_kind, generators, n_layers, n_qubits, gates, scale, *, w
         w=w,
         w_perm=w_perm,
         w_phase=w_phase,
+        w_qubit=w_qubit,
         w_in=None if w_in is None else jnp.asarray(check_unitary(w_in, "w_in", dim)),
         param_index=pidx,
         feature_index=fidx,
@@ -365,6 +382,8 @@ def from_hermitian(generators, gates=None, *, scale: float = 1.0, w_in=None, **a
     evals, vecs = np.linalg.eigh(g)
     if isinstance(gates, LocalGates):
         gates = gates.signed_permutations(int(np.log2(d)))
+    elif isinstance(gates, BrickworkGates):
+        gates = gates.matrices()
     kind, w, w_perm, w_phase = _gates(L, d, gates)
     if kind == "none":
         fixed = np.tile(np.eye(d, dtype=complex), (L, 1, 1))
@@ -449,3 +468,75 @@ def local_gates(n_qubits: int, ops_per_layer: Sequence[Sequence[tuple[str, int, 
     """
     n = _check_qubits(n_qubits)
     return LocalGates(tuple(tuple(_check_gate(op, n) for op in ops) for ops in ops_per_layer))
+
+
+@dataclass(frozen=True)
+class BrickworkGates:
+    """Fixed gates that are random local circuits, built by :func:`brickwork_gates`.
+
+    ``W_l = prod_{r = depth-1}^{0} CZ_chain (u_{l,r,0} (x) ... (x) u_{l,r,n-1})``: round ``r`` applies the
+    single-qubit unitary ``unitaries[l, r, q]`` to every qubit ``q``, then a CZ on every bond ``(q, q + 1)`` of
+    the open chain (the CZs commute: one brick wall, even and odd bonds). With Haar single-qubit gates this is
+    the standard local random circuit whose moments approach those of the Haar measure with the depth (an
+    approximate unitary 2-design, not an exact one). The engine applies it as tensor operations on the state
+    (:func:`qntk._sim.local.apply_brickwork`): memory ``O(L depth n)``, nothing of size ``d``.
+
+    Attributes:
+        unitaries: ``(L, depth, n, 2, 2)`` complex array.
+    """
+
+    unitaries: jax.Array
+
+    @property
+    def depth(self) -> int:
+        return self.unitaries.shape[1]
+
+    def matrices(self) -> np.ndarray:
+        """The dense ``W_l``, shape ``(L, d, d)`` (small ``d`` only: tests, dense routes)."""
+        return np.stack([brickwork_matrix(u) for u in np.asarray(self.unitaries)])
+
+
+def brickwork_gates(n_qubits: int, unitaries) -> BrickworkGates:
+    """Validated :class:`BrickworkGates` from single-qubit unitaries of shape ``(L, depth, n, 2, 2)``.
+
+    Raises:
+        ValueError: for a wrong shape, non-finite entries or a matrix that is not unitary.
+
+    Example:
+        >>> g = brickwork_gates(3, np.tile(np.eye(2), (4, 2, 3, 1, 1)))
+        >>> g.unitaries.shape, g.depth
+        ((4, 2, 3, 2, 2), 2)
+    """
+    n = _check_qubits(n_qubits)
+    u = np.asarray(unitaries)
+    if u.ndim != 5 or u.shape[2:] != (n, 2, 2) or u.shape[0] < 1 or u.shape[1] < 1:
+        raise ValueError(f"brickwork unitaries must have shape (L, depth, {n}, 2, 2) with L, depth >= 1: one 2 x 2 "
+                         f"unitary per layer, round and qubit; got {u.shape}.")
+    check_unitary(u, "brickwork unitaries", 2)
+    return BrickworkGates(jnp.asarray(u, jnp.complex128))
+
+
+def cz_chain_signs(n_qubits: int) -> np.ndarray:
+    """The diagonal of the product of CZ on every bond ``(q, q + 1)``: ``(-1)^{popcount(k & (k >> 1))}``
+    (qubit ``q`` is bit ``n - 1 - q``, so the bonds are the pairs of adjacent bits)."""
+    k = np.arange(2**_check_qubits(n_qubits))
+    pairs = k & (k >> 1)
+    parity = np.zeros_like(k)
+    while np.any(pairs):
+        parity ^= pairs & 1
+        pairs = pairs >> 1
+    return 1.0 - 2.0 * parity
+
+
+def brickwork_matrix(unitaries) -> np.ndarray:
+    """Dense ``W`` of one layer's brickwork gates, ``unitaries`` of shape ``(depth, n, 2, 2)`` (small ``d``)."""
+    u = np.asarray(unitaries, dtype=complex)
+    n = u.shape[1]
+    signs = cz_chain_signs(n)
+    w = np.eye(2**n, dtype=complex)
+    for rnd in u:
+        kron = rnd[0]
+        for q in range(1, n):
+            kron = np.kron(kron, rnd[q])  # qubit 0 is the leftmost (most significant) factor
+        w = signs[:, None] * (kron @ w)
+    return w
