@@ -531,11 +531,15 @@ def test_a_hardware_efficient_block_is_about_n_passes():
     assert [(s.lo, s.width, len(s.layers)) for s in segments[:3]] == [(0, 2, 4), (2, 2, 4), (4, 2, 4)]
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_fused_random_local_blocks_equal_the_dense_reference(seed):
-    """Random local blocks at n = 4 (generators on one to three qubits, near or far apart; CNOT, CZ and SWAP on any
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_fused_random_local_blocks_equal_the_dense_reference(seed, fused, monkeypatch):
+    """Fused (forced at this size) and layer by layer: random local blocks at n = 4 (generators on one to three qubits, near or far apart; CNOT, CZ and SWAP on any
     pairs), repeated twice: the fused engine's <O>, adjoint gradient and Hessian equal the dense product of the
     layers, whatever segments the fusion forms (moved rotations, wide generators alone, gates alone)."""
+    from qntk._sim import engine
+
+    monkeypatch.setattr(engine, "FUSE_MIN_QUBITS", 1 if fused else 99)
     rng = np.random.default_rng(seed)
     n, period = 4, 5
     labels, ops = [], []
