@@ -23,6 +23,8 @@ from functools import reduce
 
 import numpy as np
 
+from ..models import ansatze
+
 _PAULI_1Q = {
     "I": np.eye(2, dtype=np.complex128),
     "X": np.array([[0, 1], [1, 0]], dtype=np.complex128),
@@ -203,8 +205,8 @@ def pennylane_hea_step(n_qubits: int, blocks: int, obs_terms: list[tuple[float, 
 
 
 def _hea_bonds(n_qubits: int) -> list[tuple[int, int]]:
-    """The CNOTs of a block of :func:`qntk.models.ansatze.hea`: even bonds, then odd."""
-    return [(q, q + 1) for q in range(0, n_qubits - 1, 2)] + [(q, q + 1) for q in range(1, n_qubits - 1, 2)]
+    """The CNOTs of a block of :func:`qntk.models.ansatze.hea` (its brick wall): even bonds, then odd."""
+    return [(a, b) for _, a, b in ansatze._brick_wall(n_qubits)]
 
 
 def _one_at_a_time(fn: Callable) -> Callable:
