@@ -309,6 +309,9 @@ def _kernel_table(s: dict) -> Table:
     ratios = [f"dK/K = {s['dK_over_K']:.4g}"]
     for key, label, eq in (("lambda_ratio", "mu_mean/K_mean", "40"), ("zeta_ratio", "mean(eps mu)/K_mean^2", "39")):
         ratios.append(f"{label} = {s[key]:.4g}" + (f" (theory {th[key]:.4g}, Zhang et al. 2024 eq. {eq})" if key in th else ""))
+    if th.get("approximate_design"):
+        ratios.append(f"theory: Haar averages, which {m['ansatz']}'s random local gates approach as an approximate "
+                      "2-design (measured distances: docs/rpa_local.md)")
     if s.get("evaluation") == "function":
         ratios.append("evaluated as the model file's function, differentiated by JAX (no layered form, so no Haar theory)")
     table.caption = "; ".join(ratios)

@@ -101,3 +101,20 @@ def test_report_is_a_markdown_table_of_every_workload():
     assert all(row.count("|") == 16 for row in rows)
     profile = lines[lines.index(bench.PROFILE) + 4]  # the HEA's profile: its segments and passes
     assert profile.startswith("| 3 | 2 |") and profile.count("|") == 12, profile
+    targets = lines[lines.index("## Targets") + 2:lines.index(bench.PROFILE) - 1]
+    assert [t.split(" (")[0].split(":")[0] for t in targets] == ["- Compile time flat in L", "- Gradient memory flat in L"]
+
+
+def test_targets_say_met_or_what_limits_them():
+    """Each target is judged from the run's own numbers; an unmet RPA speed-up names the peer's distance from the floor."""
+    rpa = {"workload": "rpa-train", "n_qubits": 6, "batch": 10, "floor_fraction": 0.4, "references": [
+        {"name": "tensorcircuit", "speedup": 12.0, "step_time_s": 0.1, "floor_multiple": 20.0}]}
+    hea = {"workload": "hea-train", "n_qubits": 12, "batch": 10, "references": [
+        {"name": "pennylane-default", "speedup": 6.0, "step_time_s": 0.06},
+        {"name": "pennylane-lightning", "speedup": 4.0, "step_time_s": 0.04}, {"name": "qiskit", "skipped": "no"}]}
+    rpa_line, floor_line, hea_line = bench._targets([rpa, hea])
+    assert "12x, not met: the peer itself takes only 20 times the matmul floor" in rpa_line
+    assert floor_line.endswith("0.40 of it, not met.")
+    assert "4x over pennylane-lightning, not met: the profile" in hea_line
+    rpa["references"][0]["speedup"] = 31.0
+    assert bench._targets([rpa])[0].endswith("31x, met.")

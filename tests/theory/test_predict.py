@@ -103,3 +103,12 @@ def test_learning_rate_above_critical_is_a_warning_with_both_numbers():
     assert not bad["assumption_holds"] and bad["assumptions"]["eta_below_critical"] is False
     shallow = theory.predict(Model("hea", 2, 1, "ZI"), eta=1e-3, mu_std=False)
     assert not shallow["assumption_holds"] and shallow["assumptions"]["two_design"] is False
+
+
+def test_an_approximate_design_is_flagged_as_such():
+    """rpa-local's local random gates approach Haar's averages but do not equal them: the theory says so."""
+    exact = theory.predict(Model("rpa", 3, 4, "xxz:J=2"), mu_std=False)
+    local = theory.predict(Model("rpa-local", 3, 4, "xxz:J=2"), mu_std=False)
+    assert exact["approximate_design"] is False and "approximate" not in exact["ensemble"]
+    assert local["approximate_design"] is True and "approximate 2-design" in local["ensemble"]
+    assert local["K_mean"] == pytest.approx(exact["K_mean"], rel=1e-12)  # the same Haar limit

@@ -324,6 +324,8 @@ class _Kind:
         builder: the circuit builder ``builder(n_qubits, n_layers, **options)``.
         random: circuits are drawn with a seed (an ensemble of circuits).
         design: deep circuits approach a unitary 2-design, so that the Haar theory applies.
+        exact_design: the 2-design is exact (Haar gates); ``False`` for an approximate one, whose distance from
+            the Haar averages is measured, not zero.
         min_qubits: fewest qubits the ansatz is defined on.
         options: option name -> check ``(value, n_qubits) -> value`` (what the builder would reject).
         n_features: ``(n_qubits, options) -> `` number of data features the circuit encodes.
@@ -342,6 +344,7 @@ class _Kind:
     required: tuple[str, ...] = ()
     dense: Callable[[int], int] = lambda n_layers: 0
     pauli: bool = True
+    exact_design: bool = True
 
 
 def _scale_option(value, n_qubits):
@@ -367,7 +370,7 @@ KINDS: dict[str, _Kind] = {
     # the rotations about full-weight Pauli strings mix too); docs/rpa_local.md measures how close K comes
     "rpa-local": _Kind(rpa_local, True, True, 1, {"scale": _scale_option,
                                                   "paulis": lambda v, n: check_choice("paulis", v, PAULI_GROUPS),
-                                                  "depth": _depth_option}),
+                                                  "depth": _depth_option}, exact_design=False),
     "hea": _Kind(hea, False, False, 1, {"scale": _scale_option}),
     "periodic": _Kind(periodic, True, True, 1, {"scale": _scale_option, "generator": _generator_option},
                       dense=lambda layers: layers + 1, pauli=False),
@@ -460,6 +463,12 @@ class Ansatz:
     def is_design(self) -> bool:
         """Whether deep circuits of this ansatz are 2-designs, so that the Haar theory applies."""
         return KINDS[self.name].design
+
+    @property
+    def is_approximate_design(self) -> bool:
+        """Whether this ansatz's circuits are only an approximate 2-design (``rpa-local``): the Haar averages are
+        their limit, at a measured distance (``docs/rpa_local.md``)."""
+        return KINDS[self.name].design and not KINDS[self.name].exact_design
 
     def circuit(self, seed: int = 0) -> _c.Circuit:
         """The circuit drawn with ``seed`` (the same for every seed if the ansatz is not random)."""

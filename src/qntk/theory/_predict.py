@@ -97,7 +97,8 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
     relative precision (with ``precision``).
 
     Keys: ``K_mean, K_std, mu_mean, mu_std, lambda_ratio`` (004 eq. (40)), ``zeta_ratio`` (004 eq. (39)),
-    ``eps_mean, eps_std, eps_rms, n_params, ensemble``, ``assumptions`` (``two_design``: the ansatz is a
+    ``eps_mean, eps_std, eps_rms, n_params, ensemble``, ``approximate_design`` (the ansatz is only an approximate
+    2-design, ``rpa-local``: the Haar averages are a limit, not its own), ``assumptions`` (``two_design``: the ansatz is a
     2-design, so the Haar averages are its own; with ``eta``, ``eta_below_critical``: ``eta < eta_crit``,
     so the lazy dynamics converge) and ``assumption_holds`` (all of them hold); the late-time regime and
     restricted-Haar averages of :func:`late_time` (``regime, O_min, O_max, R, K_inf, lambda_inf,
@@ -138,7 +139,11 @@ def predict(model: Model, eta: float | None = None, sigma: float | None = None, 
         "n_params": len(gens),
         "ensemble": "Haar chain model (independent Haar gates between rotations), exact in d",
         "assumptions": {"two_design": model.ansatz_spec.is_design},
+        "approximate_design": model.ansatz_spec.is_approximate_design,
     }
+    if out["approximate_design"]:
+        out["ensemble"] += (f"; {model.ansatz_spec.name}'s random local gates are an approximate 2-design, so these "
+                            "are the limit its averages approach, at a measured distance (docs/rpa_local.md)")
     if model.dataset is None:
         out.update(_late_time(model, o, gens, s))
     else:
